@@ -1,0 +1,138 @@
+/*
+ * Nexus: an e-commerce backend inside nginx.
+ * Shared types of the module: configuration, the request context and the
+ * helpers every endpoint uses to answer.
+ */
+
+#ifndef _NGX_HTTP_NEXUS_H_INCLUDED_
+#define _NGX_HTTP_NEXUS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+
+#define NGX_HTTP_NEXUS_MAX_PARAMS  16
+
+
+typedef struct ngx_http_nexus_ctx_s  ngx_http_nexus_ctx_t;
+
+
+typedef struct {
+    /* PostgreSQL */
+    ngx_str_t                   pg_conninfo;
+    ngx_str_t                   pg_password;
+    ngx_uint_t                  pg_pool_size;
+    ngx_uint_t                  pg_queue_size;
+    ngx_msec_t                  pg_queue_timeout;
+    ngx_msec_t                  pg_connect_timeout;
+    ngx_msec_t                  pg_query_timeout;
+    ngx_msec_t                  pg_idle_timeout;
+
+    /* Redis; redis_ip is empty when no Redis is configured */
+    ngx_str_t                   redis_ip;
+    in_port_t                   redis_port;
+    ngx_str_t                   redis_password;
+    ngx_uint_t                  redis_pool_size;
+    ngx_msec_t                  redis_connect_timeout;
+    ngx_msec_t                  redis_command_timeout;
+
+    ngx_int_t                   request_id_index;
+    ngx_flag_t                  used;
+} ngx_http_nexus_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  api;
+    ngx_flag_t                  cache;
+    ngx_msec_t                  cache_ttl;
+    ngx_uint_t                  page_size;
+    ngx_uint_t                  page_size_max;
+    ngx_flag_t                  debug_endpoints;
+} ngx_http_nexus_loc_conf_t;
+
+
+typedef ngx_int_t (*ngx_http_nexus_endpoint_pt)(ngx_http_nexus_ctx_t *ctx);
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_str_t                   value;
+} ngx_http_nexus_arg_t;
+
+
+struct ngx_http_nexus_ctx_s {
+    ngx_http_request_t         *request;
+    ngx_http_nexus_loc_conf_t  *lcf;
+
+    /* the path segment captured by a route such as /api/products/{slug} */
+    ngx_str_t                   path_param;
+
+    /* decoded query string arguments */
+    ngx_http_nexus_arg_t        args[NGX_HTTP_NEXUS_MAX_PARAMS];
+    ngx_uint_t                  nargs;
+
+    /* the backend session of this request (see ngx_http_nexus_pg.h) */
+    void                       *pg;
+
+    /* response caching */
+    ngx_str_t                   cache_key;
+    void                       *cache_cmd;
+    ngx_http_nexus_endpoint_pt  cache_miss;
+
+    /* endpoint state */
+    void                       *data;
+};
+
+
+extern ngx_module_t  ngx_http_nexus_module;
+
+
+/* ngx_http_nexus_handler.c */
+ngx_int_t ngx_http_nexus_handler(ngx_http_request_t *r);
+ngx_str_t *ngx_http_nexus_arg(ngx_http_nexus_ctx_t *ctx, const char *name);
+
+/* ngx_http_nexus_response.c */
+json_t *ngx_http_nexus_json_track(ngx_http_request_t *r, json_t *json);
+ngx_int_t ngx_http_nexus_send_body(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body, ngx_str_t *etag);
+ngx_int_t ngx_http_nexus_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json);
+ngx_int_t ngx_http_nexus_send_problem(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail, json_t *extra);
+ngx_int_t ngx_http_nexus_send_param_problem(ngx_http_request_t *r,
+    const char *param, const char *reason);
+ngx_int_t ngx_http_nexus_send_unavailable(ngx_http_request_t *r,
+    const char *code, const char *detail);
+ngx_int_t ngx_http_nexus_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value);
+void ngx_http_nexus_etag(ngx_str_t *body, u_char *out);
+void ngx_http_nexus_finalize(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc);
+
+#define NGX_HTTP_NEXUS_ETAG_LEN  34     /* quoted 32 hex digits */
+
+
+/* ngx_http_nexus_cache.c */
+ngx_int_t ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
+    ngx_http_nexus_endpoint_pt miss);
+ngx_int_t ngx_http_nexus_send_cacheable(ngx_http_nexus_ctx_t *ctx,
+    ngx_str_t *body);
+
+/* ngx_http_nexus_listen.c: the catalog version, kept fresh by LISTEN */
+ngx_int_t ngx_http_nexus_listen_init(ngx_cycle_t *cycle,
+    ngx_http_nexus_main_conf_t *nmcf);
+void ngx_http_nexus_listen_exit(void);
+ngx_int_t ngx_http_nexus_catalog_version(uint64_t *version);
+
+/* api/ endpoints */
+ngx_int_t ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_product_get(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_categories_tree(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_category_get(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_vendor_get(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
+
+
+#endif /* _NGX_HTTP_NEXUS_H_INCLUDED_ */

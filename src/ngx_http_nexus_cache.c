@@ -1,0 +1,228 @@
+/*
+ * The response cache for catalog GETs, in Redis.
+ *
+ * Keys carry the catalog version (see ngx_http_nexus_listen.c), so a change
+ * in PostgreSQL makes older entries unreachable at once; they expire by TTL.
+ * The value is the ETag, a newline and the body. When the version is
+ * unknown or Redis is down, requests go straight to PostgreSQL.
+ */
+
+#include "ngx_http_nexus.h"
+#include "ngx_http_nexus_redis.h"
+
+
+#define NGX_HTTP_NEXUS_CACHE_PREFIX  "nexus:c1:"
+
+
+static void ngx_http_nexus_cache_on_get(void *data, redisReply *reply);
+static void ngx_http_nexus_cache_cleanup(void *data);
+static ngx_int_t ngx_http_nexus_cache_status(ngx_http_request_t *r,
+    const char *status);
+
+
+ngx_int_t
+ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
+    ngx_http_nexus_endpoint_pt miss)
+{
+    u_char                      *p;
+    size_t                       len;
+    uint64_t                     version;
+    const char                  *argv[2];
+    size_t                       argvlen[2];
+    ngx_http_request_t          *r;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_nexus_redis_cmd_t  *cmd;
+
+    r = ctx->request;
+
+    if (ngx_http_nexus_catalog_version(&version) != NGX_OK) {
+        if (ngx_http_nexus_cache_status(r, "BYPASS") != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return miss(ctx);
+    }
+
+    len = sizeof(NGX_HTTP_NEXUS_CACHE_PREFIX) - 1 + NGX_INT64_LEN + 1
+          + r->unparsed_uri.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->cache_key.data = p;
+    ctx->cache_key.len = ngx_snprintf(p, len, NGX_HTTP_NEXUS_CACHE_PREFIX
+                                      "%uL:%V", version, &r->unparsed_uri)
+                         - p;
+    ctx->cache_miss = miss;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "GET";
+    argvlen[0] = 3;
+    argv[1] = (const char *) ctx->cache_key.data;
+    argvlen[1] = ctx->cache_key.len;
+
+    cmd = ngx_http_nexus_redis_command(ngx_http_nexus_cache_on_get, ctx, 2,
+                                       argv, argvlen);
+
+    if (cmd == NULL) {
+        /* no Redis now: serve from PostgreSQL, do not try to store */
+        ngx_str_null(&ctx->cache_key);
+
+        if (ngx_http_nexus_cache_status(r, "BYPASS") != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return miss(ctx);
+    }
+
+    ctx->cache_cmd = cmd;
+    cln->handler = ngx_http_nexus_cache_cleanup;
+    cln->data = ctx;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_nexus_cache_on_get(void *data, redisReply *reply)
+{
+    ngx_http_nexus_ctx_t *ctx = data;
+
+    u_char              *p;
+    ngx_int_t            rc;
+    ngx_str_t            body, etag;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+    ctx->cache_cmd = NULL;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING
+        && reply->len > NGX_HTTP_NEXUS_ETAG_LEN
+        && reply->str[NGX_HTTP_NEXUS_ETAG_LEN] == '\n')
+    {
+        /* the reply is freed when this callback returns */
+        p = ngx_pnalloc(r->pool, reply->len);
+        if (p == NULL) {
+            ngx_http_nexus_finalize(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            goto done;
+        }
+
+        ngx_memcpy(p, reply->str, reply->len);
+
+        etag.data = p;
+        etag.len = NGX_HTTP_NEXUS_ETAG_LEN;
+        body.data = p + NGX_HTTP_NEXUS_ETAG_LEN + 1;
+        body.len = reply->len - NGX_HTTP_NEXUS_ETAG_LEN - 1;
+
+        ngx_str_null(&ctx->cache_key);
+
+        if (ngx_http_nexus_cache_status(r, "HIT") != NGX_OK) {
+            rc = NGX_ERROR;
+
+        } else {
+            rc = ngx_http_nexus_send_body(r, NGX_HTTP_OK, &body, &etag);
+        }
+
+        ngx_http_nexus_finalize(ctx, rc);
+        goto done;
+    }
+
+    if (reply == NULL) {
+        /* Redis failed: do not try to store this one either */
+        ngx_str_null(&ctx->cache_key);
+    }
+
+    if (ngx_http_nexus_cache_status(r, reply ? "MISS" : "BYPASS") != NGX_OK) {
+        ngx_http_nexus_finalize(ctx, NGX_ERROR);
+        goto done;
+    }
+
+    rc = ctx->cache_miss(ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_nexus_finalize(ctx, rc);
+    }
+
+done:
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_nexus_cache_cleanup(void *data)
+{
+    ngx_http_nexus_ctx_t *ctx = data;
+
+    if (ctx->cache_cmd) {
+        ngx_http_nexus_redis_cancel(ctx->cache_cmd);
+        ctx->cache_cmd = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_nexus_cache_status(ngx_http_request_t *r, const char *status)
+{
+    ngx_str_t  v;
+
+    v.data = (u_char *) status;
+    v.len = ngx_strlen(status);
+
+    return ngx_http_nexus_add_header(r, "X-Cache", &v);
+}
+
+
+/* sends a 200 JSON body with its ETag, and stores it when it was a miss */
+
+ngx_int_t
+ngx_http_nexus_send_cacheable(ngx_http_nexus_ctx_t *ctx, ngx_str_t *body)
+{
+    u_char               *v;
+    size_t                argvlen[5];
+    const char           *argv[5];
+    ngx_str_t             etag;
+    u_char                ttl[NGX_INT_T_LEN];
+    ngx_http_request_t   *r;
+
+    r = ctx->request;
+
+    v = ngx_pnalloc(r->pool, NGX_HTTP_NEXUS_ETAG_LEN + 1 + body->len);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_nexus_etag(body, v);
+    v[NGX_HTTP_NEXUS_ETAG_LEN] = '\n';
+
+    etag.data = v;
+    etag.len = NGX_HTTP_NEXUS_ETAG_LEN;
+
+    if (ctx->cache_key.len) {
+        ngx_memcpy(v + NGX_HTTP_NEXUS_ETAG_LEN + 1, body->data, body->len);
+
+        argv[0] = "SET";
+        argvlen[0] = 3;
+        argv[1] = (const char *) ctx->cache_key.data;
+        argvlen[1] = ctx->cache_key.len;
+        argv[2] = (const char *) v;
+        argvlen[2] = NGX_HTTP_NEXUS_ETAG_LEN + 1 + body->len;
+        argv[3] = "PX";
+        argvlen[3] = 2;
+        argv[4] = (const char *) ttl;
+        argvlen[4] = ngx_sprintf(ttl, "%M", ctx->lcf->cache_ttl) - ttl;
+
+        /* fire and forget: hiredis copies the command before returning */
+        (void) ngx_http_nexus_redis_command(NULL, NULL, 5, argv, argvlen);
+    }
+
+    return ngx_http_nexus_send_body(r, NGX_HTTP_OK, body, &etag);
+}

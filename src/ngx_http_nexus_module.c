@@ -1,0 +1,625 @@
+/*
+ * ngx_http_nexus_module: directives, configuration and the worker
+ * lifecycle (per-worker PostgreSQL pool, LISTEN connection and Redis).
+ */
+
+#include "ngx_http_nexus.h"
+#include "ngx_http_nexus_pg.h"
+#include "ngx_http_nexus_redis.h"
+
+
+static void *ngx_http_nexus_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_nexus_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_nexus_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_nexus_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_nexus_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_nexus_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_nexus_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_nexus_check_page_size(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_nexus_init_process(ngx_cycle_t *cycle);
+static void ngx_http_nexus_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_nexus_pool_bounds = {
+    ngx_conf_check_num_bounds, 1, 1024
+};
+
+static ngx_conf_num_bounds_t  ngx_http_nexus_queue_bounds = {
+    ngx_conf_check_num_bounds, 0, 65536
+};
+
+static ngx_conf_num_bounds_t  ngx_http_nexus_redis_pool_bounds = {
+    ngx_conf_check_num_bounds, 1, 64
+};
+
+static ngx_conf_post_t  ngx_http_nexus_page_size_post = {
+    ngx_http_nexus_check_page_size
+};
+
+
+static ngx_command_t  ngx_http_nexus_commands[] = {
+
+    { ngx_string("nexus_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_nexus_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("nexus_postgres"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_postgres,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("nexus_postgres_password"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, pg_password),
+      NULL },
+
+    { ngx_string("nexus_postgres_pool_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, pg_pool_size),
+      &ngx_http_nexus_pool_bounds },
+
+    { ngx_string("nexus_postgres_queue_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, pg_queue_size),
+      &ngx_http_nexus_queue_bounds },
+
+    { ngx_string("nexus_postgres_queue_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, pg_queue_timeout),
+      NULL },
+
+    { ngx_string("nexus_postgres_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, pg_connect_timeout),
+      NULL },
+
+    { ngx_string("nexus_postgres_query_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, pg_query_timeout),
+      NULL },
+
+    { ngx_string("nexus_postgres_idle_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, pg_idle_timeout),
+      NULL },
+
+    { ngx_string("nexus_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("nexus_redis_password"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, redis_password),
+      NULL },
+
+    { ngx_string("nexus_redis_pool_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, redis_pool_size),
+      &ngx_http_nexus_redis_pool_bounds },
+
+    { ngx_string("nexus_redis_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, redis_connect_timeout),
+      NULL },
+
+    { ngx_string("nexus_redis_command_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, redis_command_timeout),
+      NULL },
+
+    { ngx_string("nexus_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_nexus_loc_conf_t, cache),
+      NULL },
+
+    { ngx_string("nexus_cache_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_nexus_loc_conf_t, cache_ttl),
+      NULL },
+
+    { ngx_string("nexus_page_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_nexus_loc_conf_t, page_size),
+      &ngx_http_nexus_page_size_post },
+
+    { ngx_string("nexus_page_size_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_nexus_loc_conf_t, page_size_max),
+      &ngx_http_nexus_page_size_post },
+
+    { ngx_string("nexus_debug_endpoints"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_nexus_loc_conf_t, debug_endpoints),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_nexus_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_nexus_create_main_conf,       /* create main configuration */
+    ngx_http_nexus_init_main_conf,         /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_nexus_create_loc_conf,        /* create location configuration */
+    ngx_http_nexus_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_nexus_module = {
+    NGX_MODULE_V1,
+    &ngx_http_nexus_module_ctx,            /* module context */
+    ngx_http_nexus_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_nexus_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_nexus_exit_process,           /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_nexus_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_nexus_main_conf_t  *nmcf;
+
+    nmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_nexus_main_conf_t));
+    if (nmcf == NULL) {
+        return NULL;
+    }
+
+    nmcf->pg_pool_size = NGX_CONF_UNSET_UINT;
+    nmcf->pg_queue_size = NGX_CONF_UNSET_UINT;
+    nmcf->pg_queue_timeout = NGX_CONF_UNSET_MSEC;
+    nmcf->pg_connect_timeout = NGX_CONF_UNSET_MSEC;
+    nmcf->pg_query_timeout = NGX_CONF_UNSET_MSEC;
+    nmcf->pg_idle_timeout = NGX_CONF_UNSET_MSEC;
+    nmcf->redis_pool_size = NGX_CONF_UNSET_UINT;
+    nmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+    nmcf->redis_command_timeout = NGX_CONF_UNSET_MSEC;
+    nmcf->request_id_index = NGX_ERROR;
+
+    return nmcf;
+}
+
+
+static char *
+ngx_http_nexus_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_nexus_main_conf_t *nmcf = conf;
+
+    static ngx_str_t  request_id = ngx_string("request_id");
+
+    ngx_conf_init_uint_value(nmcf->pg_pool_size, 8);
+    ngx_conf_init_uint_value(nmcf->pg_queue_size, 128);
+    ngx_conf_init_msec_value(nmcf->pg_queue_timeout, 2000);
+    ngx_conf_init_msec_value(nmcf->pg_connect_timeout, 5000);
+    ngx_conf_init_msec_value(nmcf->pg_query_timeout, 10000);
+    ngx_conf_init_msec_value(nmcf->pg_idle_timeout, 60000);
+    ngx_conf_init_uint_value(nmcf->redis_pool_size, 2);
+    ngx_conf_init_msec_value(nmcf->redis_connect_timeout, 1000);
+    ngx_conf_init_msec_value(nmcf->redis_command_timeout, 500);
+
+    if (nmcf->used && nmcf->pg_conninfo.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: \"nexus_api\" needs \"nexus_postgres\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    nmcf->request_id_index = ngx_http_get_variable_index(cf, &request_id);
+    if (nmcf->request_id_index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_nexus_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_nexus_loc_conf_t  *nlcf;
+
+    nlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_nexus_loc_conf_t));
+    if (nlcf == NULL) {
+        return NULL;
+    }
+
+    nlcf->api = NGX_CONF_UNSET;
+    nlcf->cache = NGX_CONF_UNSET;
+    nlcf->cache_ttl = NGX_CONF_UNSET_MSEC;
+    nlcf->page_size = NGX_CONF_UNSET_UINT;
+    nlcf->page_size_max = NGX_CONF_UNSET_UINT;
+    nlcf->debug_endpoints = NGX_CONF_UNSET;
+
+    return nlcf;
+}
+
+
+static char *
+ngx_http_nexus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_nexus_loc_conf_t *prev = parent;
+    ngx_http_nexus_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->api, prev->api, 0);
+    ngx_conf_merge_value(conf->cache, prev->cache, 0);
+    ngx_conf_merge_msec_value(conf->cache_ttl, prev->cache_ttl, 300000);
+    ngx_conf_merge_uint_value(conf->page_size, prev->page_size, 24);
+    ngx_conf_merge_uint_value(conf->page_size_max, prev->page_size_max, 100);
+    ngx_conf_merge_value(conf->debug_endpoints, prev->debug_endpoints, 0);
+
+    if (conf->page_size > conf->page_size_max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: \"nexus_page_size\" %ui is larger than "
+                           "\"nexus_page_size_max\" %ui",
+                           conf->page_size, conf->page_size_max);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->cache_ttl < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: \"nexus_cache_ttl\" must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_nexus_check_page_size(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    if (*np < 1 || *np > 1000) {
+        return "must be between 1 and 1000";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_nexus_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_nexus_loc_conf_t *nlcf = conf;
+
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_nexus_main_conf_t  *nmcf;
+
+    if (nlcf->api != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    nlcf->api = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_nexus_handler;
+
+    nmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_nexus_module);
+    nmcf->used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_nexus_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_nexus_main_conf_t *nmcf = conf;
+
+    char       *err;
+    ngx_str_t  *value;
+    ngx_uint_t  has_password;
+    PQconninfoOption  *opts, *o;
+
+    if (nmcf->pg_conninfo.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* a NUL-terminated copy for libpq */
+    nmcf->pg_conninfo.data = ngx_pnalloc(cf->pool, value[1].len + 1);
+    if (nmcf->pg_conninfo.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    nmcf->pg_conninfo.len = value[1].len;
+    *ngx_cpymem(nmcf->pg_conninfo.data, value[1].data, value[1].len) = '\0';
+
+    /* parse it now so a typo fails "nginx -t", not the first request */
+    err = NULL;
+    opts = PQconninfoParse((char *) nmcf->pg_conninfo.data, &err);
+
+    if (opts == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: invalid PostgreSQL connection string: %s",
+                           err ? err : "out of memory");
+        if (err) {
+            PQfreemem(err);
+        }
+        return NGX_CONF_ERROR;
+    }
+
+    has_password = 0;
+
+    for (o = opts; o->keyword; o++) {
+        if (ngx_strcmp(o->keyword, "password") == 0 && o->val && o->val[0]) {
+            has_password = 1;
+        }
+    }
+
+    PQconninfoFree(opts);
+
+    if (has_password) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: no password inside \"nexus_postgres\"; "
+                           "use \"nexus_postgres_password file:PATH\" or "
+                           "\"env:NAME\", or a libpq passfile");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_nexus_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_nexus_main_conf_t *nmcf = conf;
+
+    size_t      len;
+    u_char      text[NGX_SOCKADDR_STRLEN];
+    ngx_str_t  *value;
+    ngx_url_t   u;
+
+    if (nmcf->redis_ip.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = value[1];
+    u.default_port = 6379;
+
+    /* resolved here, once: a worker never waits on DNS */
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: invalid Redis address \"%V\": %s",
+                           &u.url, u.err ? u.err : "unknown error");
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0 || u.addrs[0].sockaddr->sa_family != AF_INET) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: Redis address \"%V\" must resolve to "
+                           "an IPv4 address", &u.url);
+        return NGX_CONF_ERROR;
+    }
+
+    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
+                        NGX_SOCKADDR_STRLEN, 0);
+
+    nmcf->redis_ip.data = ngx_pnalloc(cf->pool, len + 1);
+    if (nmcf->redis_ip.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    nmcf->redis_ip.len = len;
+    *ngx_cpymem(nmcf->redis_ip.data, text, len) = '\0';
+    nmcf->redis_port = u.port;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "file:/path" or "env:NAME": secrets never sit in nginx.conf itself */
+
+static char *
+ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    u_char       *v;
+    size_t        len;
+    ngx_str_t    *value, *field, name;
+    ngx_file_t    file;
+    ngx_file_info_t  fi;
+    ssize_t       n;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len > 4 && ngx_strncmp(value[1].data, "env:", 4) == 0) {
+        name.len = value[1].len - 4;
+        name.data = ngx_pnalloc(cf->pool, name.len + 1);
+        if (name.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *ngx_cpymem(name.data, value[1].data + 4, name.len) = '\0';
+
+        v = (u_char *) getenv((char *) name.data);
+        if (v == NULL || *v == '\0') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "nexus: environment variable \"%V\" for "
+                               "\"%V\" is not set", &name, &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        len = ngx_strlen(v);
+
+    } else if (value[1].len > 5
+               && ngx_strncmp(value[1].data, "file:", 5) == 0)
+    {
+        name.len = value[1].len - 5;
+        name.data = value[1].data + 5;
+
+        if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&file, sizeof(ngx_file_t));
+        file.name = name;
+        file.log = cf->log;
+
+        /* configuration time: a blocking read is fine here */
+        file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+        if (file.fd == NGX_INVALID_FILE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "nexus: cannot open secret file \"%V\"",
+                               &name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+            || ngx_file_size(&fi) > 4096)
+        {
+            ngx_close_file(file.fd);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "nexus: secret file \"%V\" is unreadable or "
+                               "larger than 4096 bytes", &name);
+            return NGX_CONF_ERROR;
+        }
+
+        v = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
+        if (v == NULL) {
+            ngx_close_file(file.fd);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_read_file(&file, v, ngx_file_size(&fi), 0);
+        ngx_close_file(file.fd);
+
+        if (n == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        len = n;
+
+        /* a trailing newline is not part of the secret */
+        while (len && (v[len - 1] == '\n' || v[len - 1] == '\r')) {
+            len--;
+        }
+
+        if (len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "nexus: secret file \"%V\" is empty", &name);
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: \"%V\" takes \"file:PATH\" or "
+                           "\"env:NAME\", never the secret itself",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    field->data = ngx_pnalloc(cf->pool, len + 1);
+    if (field->data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    field->len = len;
+    *ngx_cpymem(field->data, v, len) = '\0';
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_nexus_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_nexus_main_conf_t  *nmcf;
+
+    nmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_nexus_module);
+
+    if (nmcf == NULL || !nmcf->used) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_nexus_pg_init_process(cycle, nmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_nexus_redis_init_process(cycle, nmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_nexus_listen_init(cycle, nmcf);
+}
+
+
+static void
+ngx_http_nexus_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_nexus_listen_exit();
+    ngx_http_nexus_redis_exit_process();
+    ngx_http_nexus_pg_exit_process();
+}
