@@ -82,6 +82,8 @@ struct ngx_http_nexus_ctx_s {
     void                       *cache_cmd;
     ngx_http_nexus_endpoint_pt  cache_miss;
 
+    ngx_http_log_handler_pt     log_handler;
+
     /* endpoint state */
     void                       *data;
 };

@@ -50,6 +50,8 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
 static ngx_http_nexus_route_t *ngx_http_nexus_route(ngx_http_request_t *r,
     ngx_http_nexus_loc_conf_t *nlcf, ngx_str_t *param);
 static ngx_int_t ngx_http_nexus_parse_args(ngx_http_nexus_ctx_t *ctx);
+static u_char *ngx_http_nexus_log_handler(ngx_http_request_t *r,
+    ngx_http_request_t *sr, u_char *buf, size_t len);
 
 
 ngx_int_t
@@ -97,13 +99,13 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
     ctx->path_param = param;
     ngx_http_set_ctx(r, ctx, ngx_http_nexus_module);
 
+    ctx->log_handler = r->log_handler;
+    r->log_handler = ngx_http_nexus_log_handler;
+
     rc = ngx_http_nexus_parse_args(ctx);
     if (rc != NGX_OK) {
         return rc;
     }
-
-    /* the endpoint may wait on backends: keep the request until it ends */
-    r->main->count++;
 
     if (rt->cacheable && nlcf->cache) {
         rc = ngx_http_nexus_cache_lookup(ctx, rt->handler);
@@ -112,11 +114,15 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
         rc = rt->handler(ctx);
     }
 
-    if (rc != NGX_DONE) {
-        ngx_http_nexus_finalize(ctx, rc);
+    if (rc == NGX_DONE) {
+        /*
+         * the endpoint waits on a backend; its callback, which never runs
+         * before this returns, finalizes the request
+         */
+        r->main->count++;
     }
 
-    return NGX_DONE;
+    return rc;
 }
 
 
@@ -287,4 +293,31 @@ ngx_http_nexus_arg(ngx_http_nexus_ctx_t *ctx, const char *name)
     }
 
     return NULL;
+}
+
+
+/* error log lines about a request also name its request id */
+
+static u_char *
+ngx_http_nexus_log_handler(ngx_http_request_t *r, ngx_http_request_t *sr,
+    u_char *buf, size_t len)
+{
+    u_char                      *p;
+    ngx_http_nexus_ctx_t        *ctx;
+    ngx_http_variable_value_t   *vv;
+    ngx_http_nexus_main_conf_t  *nmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_nexus_module);
+
+    p = ctx->log_handler(r, sr, buf, len);
+    len -= p - buf;
+
+    nmcf = ngx_http_get_module_main_conf(r, ngx_http_nexus_module);
+    vv = ngx_http_get_indexed_variable(r, nmcf->request_id_index);
+
+    if (vv && !vv->not_found && len > (size_t) vv->len + 16) {
+        p = ngx_snprintf(p, len, ", request_id: %v", vv);
+    }
+
+    return p;
 }

@@ -391,6 +391,11 @@ ngx_http_nexus_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     opts = PQconninfoParse((char *) nmcf->pg_conninfo.data, &err);
 
     if (opts == NULL) {
+        if (err) {
+            /* libpq ends its messages with a newline */
+            err[strcspn(err, "\n")] = '\0';
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "nexus: invalid PostgreSQL connection string: %s",
                            err ? err : "out of memory");

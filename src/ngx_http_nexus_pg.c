@@ -439,8 +439,9 @@ ngx_http_nexus_pg_on_connect(ngx_http_nexus_pg_conn_t *pc, ngx_int_t rc)
     if (rc != NGX_OK) {
         if (!pool->down) {
             ngx_log_error(NGX_LOG_ERR, pool->log, 0,
-                          "nexus: postgres is unreachable; requests get 503 "
-                          "until it is back");
+                          "nexus: postgres is unreachable (%s); requests "
+                          "get 503 until it is back",
+                          ngx_http_nexus_pg_conn_error(pc));
             pool->down = 1;
         }
 
@@ -639,7 +640,8 @@ ngx_http_nexus_pg_send_error(ngx_http_nexus_ctx_t *ctx, PGresult *res,
     }
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "nexus: postgres error: %s", PQresultErrorMessage(res));
+                  "nexus: postgres error %s: %s", state ? state : "-",
+                  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 
     return ngx_http_nexus_send_problem(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                        "internal_error",

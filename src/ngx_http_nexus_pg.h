@@ -83,6 +83,7 @@ ngx_int_t ngx_http_nexus_pg_conn_send_simple(ngx_http_nexus_pg_conn_t *pc,
     const char *sql);
 void ngx_http_nexus_pg_conn_close(ngx_http_nexus_pg_conn_t *pc);
 ngx_int_t ngx_http_nexus_pg_conn_idle_ok(ngx_http_nexus_pg_conn_t *pc);
+const char *ngx_http_nexus_pg_conn_error(ngx_http_nexus_pg_conn_t *pc);
 
 
 /* per worker pool */

@@ -53,7 +53,8 @@ ngx_http_nexus_pg_conn_open(const char *const *keywords,
     if (pc->conn == NULL || PQstatus(pc->conn) == CONNECTION_BAD) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "nexus: postgres connect failed: %s",
-                      pc->conn ? PQerrorMessage(pc->conn) : "out of memory");
+                      pc->conn ? ngx_http_nexus_pg_conn_error(pc)
+                               : "out of memory");
         ngx_http_nexus_pg_conn_close(pc);
         return NULL;
     }
@@ -269,7 +270,8 @@ ngx_http_nexus_pg_conn_send(ngx_http_nexus_pg_conn_t *pc,
 failed:
 
     ngx_log_error(NGX_LOG_ERR, pc->log, 0,
-                  "nexus: postgres send failed: %s", PQerrorMessage(pc->conn));
+                  "nexus: postgres send failed: %s",
+                  ngx_http_nexus_pg_conn_error(pc));
     return NGX_ERROR;
 }
 
@@ -281,7 +283,7 @@ ngx_http_nexus_pg_conn_send_simple(ngx_http_nexus_pg_conn_t *pc,
     if (pc->state != NGX_HTTP_NEXUS_PG_IDLE || !PQsendQuery(pc->conn, sql)) {
         ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                       "nexus: postgres send failed: %s",
-                      PQerrorMessage(pc->conn));
+                      ngx_http_nexus_pg_conn_error(pc));
         return NGX_ERROR;
     }
 
@@ -304,7 +306,7 @@ ngx_http_nexus_pg_conn_flush(ngx_http_nexus_pg_conn_t *pc)
     if (rc == -1) {
         ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                       "nexus: postgres flush failed: %s",
-                      PQerrorMessage(pc->conn));
+                      ngx_http_nexus_pg_conn_error(pc));
         return NGX_ERROR;
     }
 
@@ -358,10 +360,7 @@ ngx_http_nexus_pg_conn_poll(ngx_http_nexus_pg_conn_t *pc)
         break;
     }
 
-    ngx_log_error(NGX_LOG_ERR, pc->log, 0,
-                  "nexus: postgres connect failed: %s",
-                  PQerrorMessage(pc->conn));
-
+    /* the owner logs it: once per outage, not once per attempt */
     pc->on_connect(pc, NGX_ERROR);
 }
 
@@ -383,7 +382,7 @@ ngx_http_nexus_pg_read_handler(ngx_event_t *rev)
     if (!PQconsumeInput(pc->conn)) {
         ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                       "nexus: postgres connection lost: %s",
-                      PQerrorMessage(pc->conn));
+                      ngx_http_nexus_pg_conn_error(pc));
         ngx_http_nexus_pg_conn_fail(pc, NGX_HTTP_NEXUS_PG_DOWN);
         return;
     }
@@ -538,7 +537,7 @@ ngx_http_nexus_pg_timer_handler(ngx_event_t *ev)
     switch (pc->state) {
 
     case NGX_HTTP_NEXUS_PG_CONNECTING:
-        ngx_log_error(NGX_LOG_ERR, pc->log, 0,
+        ngx_log_error(NGX_LOG_INFO, pc->log, 0,
                       "nexus: postgres connect timed out");
         break;
 
@@ -571,4 +570,32 @@ ngx_http_nexus_pg_value(PGresult *res, int row, int col, ngx_str_t *out)
     out->len = PQgetlength(res, row, col);
 
     return NGX_OK;
+}
+
+
+/* libpq's message on one line, for the error log */
+
+const char *
+ngx_http_nexus_pg_conn_error(ngx_http_nexus_pg_conn_t *pc)
+{
+    u_char       *p, *last;
+    const char   *msg;
+
+    static u_char  buf[512];
+
+    msg = pc->conn ? PQerrorMessage(pc->conn) : "no connection";
+
+    last = ngx_cpystrn(buf, (u_char *) msg, sizeof(buf));
+
+    while (last > buf && (last[-1] == '\n' || last[-1] == ' ')) {
+        *--last = '\0';
+    }
+
+    for (p = buf; p < last; p++) {
+        if (*p == '\n' || *p == '\t') {
+            *p = ' ';
+        }
+    }
+
+    return (const char *) buf;
 }
