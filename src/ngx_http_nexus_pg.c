@@ -602,7 +602,7 @@ ngx_int_t
 ngx_http_nexus_pg_send_error(ngx_http_nexus_ctx_t *ctx, PGresult *res,
     ngx_int_t rc)
 {
-    const char          *state;
+    const char          *state, *msg;
     ngx_http_request_t  *r;
 
     r = ctx->request;
@@ -639,9 +639,11 @@ ngx_http_nexus_pg_send_error(ngx_http_nexus_ctx_t *ctx, PGresult *res,
                                            NULL);
     }
 
+    msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "nexus: postgres error %s: %s", state ? state : "-",
-                  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+                  msg ? msg : "(no message)");
 
     return ngx_http_nexus_send_problem(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                        "internal_error",
