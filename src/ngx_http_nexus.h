@@ -24,6 +24,7 @@ typedef struct {
     /* PostgreSQL */
     ngx_str_t                   pg_conninfo;
     ngx_str_t                   pg_password;
+    ngx_str_t                   pg_hostaddr;    /* resolved at load */
     ngx_uint_t                  pg_pool_size;
     ngx_uint_t                  pg_queue_size;
     ngx_msec_t                  pg_queue_timeout;

@@ -43,7 +43,8 @@ ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
         return miss(ctx);
     }
 
-    len = sizeof(NGX_HTTP_NEXUS_CACHE_PREFIX) - 1 + NGX_INT64_LEN + 1
+    /* page sizes are per location: two locations may share a Redis */
+    len = sizeof(NGX_HTTP_NEXUS_CACHE_PREFIX) - 1 + 3 * (NGX_INT64_LEN + 1)
           + r->unparsed_uri.len;
 
     p = ngx_pnalloc(r->pool, len);
@@ -53,7 +54,10 @@ ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
 
     ctx->cache_key.data = p;
     ctx->cache_key.len = ngx_snprintf(p, len, NGX_HTTP_NEXUS_CACHE_PREFIX
-                                      "%uL:%V", version, &r->unparsed_uri)
+                                      "%uL:%ui:%ui:%V", version,
+                                      ctx->lcf->page_size,
+                                      ctx->lcf->page_size_max,
+                                      &r->unparsed_uri)
                          - p;
     ctx->cache_miss = miss;
 

@@ -137,10 +137,14 @@ ngx_http_nexus_listen_on_connect(ngx_http_nexus_pg_conn_t *pc, ngx_int_t rc)
         return;
     }
 
-    /* LISTEN first, then read the version: no change can slip between */
+    /*
+     * LISTEN first, then read the version: no change can slip between;
+     * a sequence never called yet is version 0, its first nextval is 1
+     */
     if (ngx_http_nexus_pg_conn_send_simple(pc,
             "LISTEN nexus_catalog; "
-            "SELECT last_value FROM catalog_version_seq")
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+            "FROM catalog_version_seq")
         != NGX_OK)
     {
         ngx_http_nexus_listen_lost();

@@ -19,6 +19,8 @@ static char *ngx_http_nexus_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_nexus_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_nexus_resolve_pg_host(ngx_conf_t *cf,
+    ngx_http_nexus_main_conf_t *nmcf, char *host);
 static char *ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_nexus_check_page_size(ngx_conf_t *cf, void *post,
@@ -366,9 +368,10 @@ ngx_http_nexus_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_nexus_main_conf_t *nmcf = conf;
 
-    char       *err;
-    ngx_str_t  *value;
-    ngx_uint_t  has_password;
+    char              *err, *host, *hostaddr;
+    ngx_int_t          rc;
+    ngx_str_t         *value;
+    ngx_uint_t         has_password;
     PQconninfoOption  *opts, *o;
 
     if (nmcf->pg_conninfo.data) {
@@ -406,14 +409,36 @@ ngx_http_nexus_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     has_password = 0;
+    host = NULL;
+    hostaddr = NULL;
 
     for (o = opts; o->keyword; o++) {
-        if (ngx_strcmp(o->keyword, "password") == 0 && o->val && o->val[0]) {
+        if (o->val == NULL || o->val[0] == '\0') {
+            continue;
+        }
+
+        if (ngx_strcmp(o->keyword, "password") == 0) {
             has_password = 1;
+
+        } else if (ngx_strcmp(o->keyword, "host") == 0) {
+            host = o->val;
+
+        } else if (ngx_strcmp(o->keyword, "hostaddr") == 0) {
+            hostaddr = o->val;
         }
     }
 
+    rc = NGX_OK;
+
+    if (host && hostaddr == NULL) {
+        rc = ngx_http_nexus_resolve_pg_host(cf, nmcf, host);
+    }
+
     PQconninfoFree(opts);
+
+    if (rc != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (has_password) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -424,6 +449,55 @@ ngx_http_nexus_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * libpq would resolve a host name with a blocking lookup at every new
+ * connection; resolve it once here and hand libpq the address instead.
+ */
+
+static ngx_int_t
+ngx_http_nexus_resolve_pg_host(ngx_conf_t *cf,
+    ngx_http_nexus_main_conf_t *nmcf, char *host)
+{
+    size_t     len;
+    u_char     text[NGX_SOCKADDR_STRLEN];
+    ngx_url_t  u;
+
+    /* socket directories, several hosts, or already an address */
+    if (host[0] == '/' || host[0] == '@' || ngx_strchr(host, ',')
+        || ngx_inet_addr((u_char *) host, ngx_strlen(host)) != INADDR_NONE
+        || ngx_strchr(host, ':'))
+    {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url.data = (u_char *) host;
+    u.url.len = ngx_strlen(host);
+    u.default_port = 5432;
+    u.no_resolve = 0;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: cannot resolve PostgreSQL host \"%s\"%s%s",
+                           host, u.err ? ": " : "", u.err ? u.err : "");
+        return NGX_ERROR;
+    }
+
+    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
+                        NGX_SOCKADDR_STRLEN, 0);
+
+    nmcf->pg_hostaddr.data = ngx_pnalloc(cf->pool, len + 1);
+    if (nmcf->pg_hostaddr.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    nmcf->pg_hostaddr.len = len;
+    *ngx_cpymem(nmcf->pg_hostaddr.data, text, len) = '\0';
+
+    return NGX_OK;
 }
 
 

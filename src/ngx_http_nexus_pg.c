@@ -21,8 +21,8 @@ typedef struct {
     ngx_uint_t                  down;
     ngx_http_nexus_main_conf_t *conf;
     ngx_log_t                  *log;
-    const char                 *keywords[4];
-    const char                 *values[4];
+    const char                 *keywords[5];
+    const char                 *values[5];
 } ngx_http_nexus_pg_pool_t;
 
 
@@ -82,6 +82,11 @@ ngx_http_nexus_pg_init_process(ngx_cycle_t *cycle,
     n = 0;
     pool->keywords[n] = "dbname";
     pool->values[n++] = (const char *) nmcf->pg_conninfo.data;
+
+    if (nmcf->pg_hostaddr.len) {
+        pool->keywords[n] = "hostaddr";
+        pool->values[n++] = (const char *) nmcf->pg_hostaddr.data;
+    }
 
     if (nmcf->pg_password.len) {
         pool->keywords[n] = "password";
@@ -361,6 +366,9 @@ ngx_http_nexus_pg_put(ngx_http_nexus_pg_conn_t *pc)
     }
 
     ngx_queue_insert_head(&pool->idle, &pc->queue);
+
+    /* an idle connection must not delay a graceful shutdown */
+    pc->timer.cancelable = 1;
     ngx_add_timer(&pc->timer, pool->conf->pg_idle_timeout);
 }
 

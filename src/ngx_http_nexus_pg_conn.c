@@ -263,6 +263,7 @@ ngx_http_nexus_pg_conn_send(ngx_http_nexus_pg_conn_t *pc,
         pc->state = NGX_HTTP_NEXUS_PG_PREPARING;
     }
 
+    pc->timer.cancelable = 0;
     ngx_add_timer(&pc->timer, pc->query_timeout);
 
     return ngx_http_nexus_pg_conn_flush(pc);
@@ -288,6 +289,7 @@ ngx_http_nexus_pg_conn_send_simple(ngx_http_nexus_pg_conn_t *pc,
     }
 
     pc->state = NGX_HTTP_NEXUS_PG_RUNNING;
+    pc->timer.cancelable = 0;
     ngx_add_timer(&pc->timer, pc->query_timeout);
 
     return ngx_http_nexus_pg_conn_flush(pc);

@@ -66,6 +66,8 @@ static void ngx_http_nexus_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_nexus_redis_on_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_nexus_redis_command_timeout(ngx_event_t *ev);
+static void ngx_http_nexus_redis_on_auth(redisAsyncContext *ac, void *r,
+    void *privdata);
 
 
 static ngx_http_nexus_redis_t  *ngx_http_nexus_redis;
@@ -256,7 +258,8 @@ ngx_http_nexus_redis_connect(ngx_http_nexus_redis_slot_t *slot)
         argv[1] = (const char *) nmcf->redis_password.data;
         argvlen[1] = nmcf->redis_password.len;
 
-        if (redisAsyncCommandArgv(ac, NULL, NULL, 2, argv, argvlen)
+        if (redisAsyncCommandArgv(ac, ngx_http_nexus_redis_on_auth, NULL, 2,
+                                  argv, argvlen)
             != REDIS_OK)
         {
             redisAsyncFree(ac);
@@ -512,5 +515,18 @@ ngx_http_nexus_redis_command_timeout(ngx_event_t *ev)
         slot->retry_at = ngx_current_msec + NGX_HTTP_NEXUS_REDIS_RETRY;
         ngx_http_nexus_redis_outage("command", "timed out");
         redisAsyncFree(slot->ac);
+    }
+}
+
+
+/* a wrong password would otherwise turn every lookup into a silent miss */
+
+static void
+ngx_http_nexus_redis_on_auth(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply  *reply = r;
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_nexus_redis_outage("AUTH failed", reply->str);
     }
 }

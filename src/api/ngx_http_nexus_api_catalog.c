@@ -13,7 +13,7 @@
 #include "ngx_http_nexus_pg.h"
 
 
-#define NGX_HTTP_NEXUS_SLUG_MAX     100
+#define NGX_HTTP_NEXUS_SLUG_MAX     200
 #define NGX_HTTP_NEXUS_CURSOR_MAX   400
 #define NGX_HTTP_NEXUS_MONEY_MAX    15      /* digits: < 10^15 minor units */
 
@@ -27,7 +27,7 @@
     "END AS ven) "                                                            \
     "SELECT f.cat, f.ven, l.product_id, l.slug, l.name, l.price_min, "        \
     "l.price_max, l.currency, l.compare_at_price, l.rating_avg, "             \
-    "l.rating_count, l.in_stock, l.created_at, l.image_url, "                 \
+    "l.rating_count, l.in_stock, nexus_json_ts(l.created_at), l.image_url, "                 \
     "l.vendor_slug, l.vendor_name, " key " "                                  \
     "FROM f LEFT JOIN LATERAL (SELECT * FROM catalog_listing l "              \
     "WHERE l.category_id = f.cat "                                            \
@@ -153,7 +153,10 @@ typedef struct {
 
 static ngx_int_t ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx,
     const char **known);
+static ngx_int_t ngx_http_nexus_unknown_param(ngx_http_request_t *r,
+    ngx_str_t *name);
 static ngx_int_t ngx_http_nexus_is_slug(ngx_str_t *s);
+static ngx_int_t ngx_http_nexus_is_name(ngx_str_t *s);
 static ngx_int_t ngx_http_nexus_is_digits(ngx_str_t *s, size_t max);
 static ngx_int_t ngx_http_nexus_parse_cursor(ngx_http_nexus_ctx_t *ctx,
     ngx_http_nexus_sort_t *sort, ngx_str_t *cursor, ngx_str_t *key,
@@ -274,7 +277,7 @@ ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
         params[5].data[p - v->data] = '=';
 
         params[5].len = p - v->data;
-        if (ngx_http_nexus_is_slug(&params[5]) != NGX_OK) {
+        if (ngx_http_nexus_is_name(&params[5]) != NGX_OK) {
             return ngx_http_nexus_send_param_problem(r, "attr",
                        "must look like NAME:VALUE with a slug as NAME");
         }
@@ -700,6 +703,42 @@ invalid:
 
 
 static ngx_int_t
+ngx_http_nexus_unknown_param(ngx_http_request_t *r, ngx_str_t *name)
+{
+    u_char  *p;
+    size_t   i;
+
+    /* echo the name only when it is short and plain */
+    if (name->len == 0 || name->len > 64) {
+        goto anonymous;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        if (name->data[i] < 0x21 || name->data[i] > 0x7e
+            || name->data[i] == '"' || name->data[i] == '\\')
+        {
+            goto anonymous;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, name->len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(p, name->data, name->len) = '\0';
+
+    return ngx_http_nexus_send_param_problem(r, (char *) p,
+               "is not a parameter of this endpoint");
+
+anonymous:
+
+    return ngx_http_nexus_send_param_problem(r, "(query)",
+               "has a parameter this endpoint does not know");
+}
+
+
+static ngx_int_t
 ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx, const char **known)
 {
     ngx_uint_t    i, j;
@@ -717,9 +756,8 @@ ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx, const char **known)
         }
 
         if (*k == NULL) {
-            return ngx_http_nexus_send_param_problem(ctx->request,
-                       "(query)", "has an unknown parameter; see the API "
-                       "documentation for the accepted ones");
+            return ngx_http_nexus_unknown_param(ctx->request,
+                                                &ctx->args[i].name);
         }
 
         for (j = 0; j < i; j++) {
@@ -753,6 +791,30 @@ ngx_http_nexus_is_slug(ngx_str_t *s)
         if (!((s->data[i] >= 'a' && s->data[i] <= 'z')
               || (s->data[i] >= '0' && s->data[i] <= '9')
               || s->data[i] == '-'))
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* attribute names: slugs that may also hold underscores */
+
+static ngx_int_t
+ngx_http_nexus_is_name(ngx_str_t *s)
+{
+    size_t  i;
+
+    if (s->len == 0 || s->len > NGX_HTTP_NEXUS_SLUG_MAX) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (!((s->data[i] >= 'a' && s->data[i] <= 'z')
+              || (s->data[i] >= '0' && s->data[i] <= '9')
+              || s->data[i] == '-' || s->data[i] == '_'))
         {
             return NGX_DECLINED;
         }
