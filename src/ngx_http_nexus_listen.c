@@ -23,6 +23,7 @@ typedef struct {
     ngx_log_t                  *log;
     uint64_t                    version;
     unsigned                    known:1;
+    unsigned                    failing:1;
 } ngx_http_nexus_listen_t;
 
 
@@ -156,17 +157,23 @@ static void
 ngx_http_nexus_listen_on_result(ngx_http_nexus_pg_conn_t *pc, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t  v;
+    ngx_str_t    v;
+    const char  *msg;
 
     if (rc != NGX_OK || res == NULL
         || PQresultStatus(res) != PGRES_TUPLES_OK
         || ngx_http_nexus_pg_value(res, 0, 0, &v) != NGX_OK)
     {
-        if (res && rc == NGX_OK) {
+        msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+        /* the feed retries every second: say it once per outage */
+        if (msg && !ngx_http_nexus_listen.failing) {
             ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                           "nexus: cannot LISTEN for catalog changes: %s",
-                          PQresultErrorMessage(res));
+                          msg);
         }
+
+        ngx_http_nexus_listen.failing = 1;
 
         ngx_http_nexus_listen_lost();
         return;
@@ -174,6 +181,7 @@ ngx_http_nexus_listen_on_result(ngx_http_nexus_pg_conn_t *pc, PGresult *res,
 
     ngx_http_nexus_listen_set(v.data, v.len);
     ngx_http_nexus_listen.known = 1;
+    ngx_http_nexus_listen.failing = 0;
 
     /* notifications may have arrived with the reply */
     ngx_http_nexus_listen_on_input(pc, NGX_OK);

@@ -11,6 +11,12 @@ NEXUS_BENCH_PKGS="wrk postgresql-contrib util-linux"
 nexus_install_pkgs() {
     local missing=() p
     for p in "$@"; do
+        # nodejs from another source (e.g. NodeSource, which bundles npm)
+        # conflicts with Debian's npm package: a working command is enough
+        case $p in
+            nodejs) command -v node >/dev/null 2>&1 && continue ;;
+            npm) command -v npm >/dev/null 2>&1 && continue ;;
+        esac
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
             | grep -q 'install ok installed' || missing+=("$p")
     done

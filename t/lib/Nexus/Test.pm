@@ -1,0 +1,317 @@
+package Nexus::Test;
+
+# Helpers for Nexus's Test::Nginx suites: control the private PostgreSQL and
+# Redis that scripts/test started, and run SQL against the test database.
+# Independent of which Test::Nginx runs the file (ours under t/runner or the
+# real one from CPAN); it lives in t/lib so `use lib 't/lib'` never shadows
+# the real Test::Nginx.
+#
+#   use lib 't/lib';
+#   use Test::Nginx::Socket 'no_plan';
+#   use Nexus::Test;              # exports nothing; call Nexus::Test::foo()
+#   Nexus::Test::ctl_server();    # optional, see below
+#
+# Plain functions (from the .t file's Perl code, or from --- init, which the
+# real Test::Nginx evals in package Test::Nginx::Util: always write them
+# fully qualified, Nexus::Test::pg_stop()):
+#
+#   pg_stop() pg_start() pg_restart()      PostgreSQL of the test run
+#   redis_stop() redis_start() redis_flush()
+#   redis_cli(@args)                       output of redis-cli
+#   psql($sql, user => 'postgres')         runs SQL on the test db, returns
+#                                          the output (-tA: one row a line,
+#                                          columns separated by |); dies on
+#                                          errors. Default role: nexus.
+#   pg_restart_after($delay, $down)        forks a timer: after $delay s stop
+#                                          PostgreSQL, $down s later start it
+#   redis_restart_after($delay, $down)
+#   bg_wait()                              reap the timers (also at exit)
+#
+# The control server: to change the world *between* the requests of one
+# block (one nginx lifetime, no reload), start it once per file with
+# Nexus::Test::ctl_server() and route /_ctl/ to it in the block's config:
+#
+#   location /_ctl/ { proxy_pass http://127.0.0.1:$TEST_NGINX_CTL_PORT; }
+#
+# Then the requests of a `--- request eval` array can be interleaved with
+# POST /_ctl/pg_stop, /_ctl/pg_start, /_ctl/pg_restart, /_ctl/redis_stop,
+# /_ctl/redis_start, /_ctl/redis_flush (each answers 200 "ok" once done, or
+# 500 with the error), /_ctl/sql (the body is SQL; the answer is psql -tA
+# output, so a response_body can check data written by an earlier request),
+# /_ctl/sleep?s=0.5 and /_ctl/ping. The server is a child of the test
+# process; it exits with it.
+#
+# Environment (exported by scripts/test): NEXUS_TEST_ROOT, NEXUS_TEST_STATE,
+# NEXUS_TEST_PG_HOST, NEXUS_TEST_PG_PORT, NEXUS_TEST_PG_DB, NEXUS_TEST_PG_USER,
+# NEXUS_TEST_REDIS_HOST, NEXUS_TEST_REDIS_PORT, TEST_NGINX_CTL_PORT.
+
+use strict;
+use warnings;
+
+use Cwd ();
+use File::Spec ();
+use File::Temp ();
+use IO::Select ();
+use IO::Socket::INET ();
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+our $VERSION = '0.01';
+
+my $ParentPid = $$;
+my @BgPids;
+my $CtlPid;
+my $TouchedServices = 0;
+
+sub _env {
+    my ($k) = @_;
+    my $v = $ENV{$k};
+    die "Nexus::Test: \$$k is not set; run the suite through scripts/test\n"
+        unless defined $v && length $v;
+    return $v;
+}
+
+sub _root {
+    return $ENV{NEXUS_TEST_ROOT} if $ENV{NEXUS_TEST_ROOT};
+    my $here = File::Spec->rel2abs(__FILE__);
+    $here =~ s{/t/lib/Nexus/Test\.pm$}{};
+    return $here;
+}
+
+sub _stack {
+    my ($fn, @args) = @_;
+    my $lib = _root() . '/scripts/lib/stack.sh';
+    local $ENV{NEXUS_QUIET} = 1;
+    my $rc = system('bash', '-c', '. "$0" && "$@"', $lib, $fn, @args);
+    die "Nexus::Test: $fn @args failed (exit " . ($rc >> 8) . ")\n" if $rc != 0;
+    return 1;
+}
+
+sub pg_stop {
+    $TouchedServices = 1;
+    _stack('nexus_pg_stop', _env('NEXUS_TEST_STATE'));
+}
+
+sub pg_start {
+    _stack('nexus_pg_start', _env('NEXUS_TEST_STATE'), _env('NEXUS_TEST_PG_PORT'));
+}
+
+sub pg_restart { pg_stop(); pg_start() }
+
+sub redis_stop {
+    $TouchedServices = 1;
+    _stack('nexus_redis_stop', _env('NEXUS_TEST_STATE'));
+}
+
+sub redis_start {
+    _stack('nexus_redis_start', _env('NEXUS_TEST_STATE'), _env('NEXUS_TEST_REDIS_PORT'));
+}
+
+sub redis_cli {
+    my @args = @_;
+    my $port = _env('NEXUS_TEST_REDIS_PORT');
+    my $host = $ENV{NEXUS_TEST_REDIS_HOST} || '127.0.0.1';
+    my $pid = open my $ph, '-|';
+    die "Nexus::Test: fork failed: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+        { no warnings 'exec'; exec 'redis-cli', '-h', $host, '-p', $port, @args; }
+        POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$ph> } // '';
+    close $ph;
+    die "Nexus::Test: redis-cli @args failed: $out" if $? != 0;
+    $out =~ s/\n\z//;
+    return $out;
+}
+
+sub redis_flush { redis_cli('FLUSHALL') eq 'OK' or die "Nexus::Test: FLUSHALL failed\n"; 1 }
+
+sub psql {
+    my ($sql, %opt) = @_;
+    my $user = $opt{user} || $ENV{NEXUS_TEST_PG_USER} || 'nexus';
+    my $db = $opt{db} || _env('NEXUS_TEST_PG_DB');
+    my $host = $ENV{NEXUS_TEST_PG_HOST} || '127.0.0.1';
+    my $port = _env('NEXUS_TEST_PG_PORT');
+    my $in = File::Temp->new(SUFFIX => '.sql');
+    print $in $sql;
+    close $in;
+    my $err = File::Temp->new(SUFFIX => '.err');
+    local $ENV{PGCONNECT_TIMEOUT} = 5;
+    my $pid = open my $ph, '-|';
+    die "Nexus::Test: fork failed: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        open STDERR, '>', $err->filename;
+        { no warnings 'exec'; exec 'psql', '-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', $host,
+            '-p', $port, '-U', $user, '-d', $db, '-f', $in->filename; }
+        POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$ph> } // '';
+    close $ph;
+    my $rc = $?;
+    if ($rc != 0) {
+        open my $e, '<', $err->filename;
+        my $msg = do { local $/; <$e> } // '';
+        die "Nexus::Test::psql failed (exit " . ($rc >> 8) . "): $msg\nSQL: $sql\n";
+    }
+    $out =~ s/\n\z//;
+    return $out;
+}
+
+# ------------------------------------------------------- background timers
+
+sub _bg {
+    my ($code) = @_;
+    $TouchedServices = 1;
+    my $pid = fork();
+    die "Nexus::Test: fork failed: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        my $rc = eval { $code->(); 1 } ? 0 : 1;
+        warn $@ if $rc;
+        POSIX::_exit($rc);
+    }
+    push @BgPids, $pid;
+    return $pid;
+}
+
+sub pg_restart_after {
+    my ($delay, $down) = @_;
+    _bg(sub { sleep $delay; pg_stop(); sleep($down // 0); pg_start() });
+}
+
+sub redis_restart_after {
+    my ($delay, $down) = @_;
+    _bg(sub { sleep $delay; redis_stop(); sleep($down // 0); redis_start() });
+}
+
+sub bg_wait {
+    my $ok = 1;
+    for my $pid (@BgPids) {
+        waitpid($pid, 0);
+        $ok = 0 if $?;
+    }
+    @BgPids = ();
+    return $ok;
+}
+
+# ---------------------------------------------------------- control server
+
+sub ctl_port { $ENV{TEST_NGINX_CTL_PORT} }
+
+sub _free_port {
+    for (1 .. 200) {
+        my $p = 20000 + int rand 30000;
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
+                                      Proto => 'tcp', ReuseAddr => 1, Listen => 1);
+        if ($s) { close $s; return $p }
+    }
+    die "Nexus::Test: no free port\n";
+}
+
+my %Actions = (
+    '/_ctl/ping'        => sub { "pong\n" },
+    '/_ctl/pg_stop'     => sub { pg_stop(); "ok\n" },
+    '/_ctl/pg_start'    => sub { pg_start(); "ok\n" },
+    '/_ctl/pg_restart'  => sub { pg_restart(); "ok\n" },
+    '/_ctl/redis_stop'  => sub { redis_stop(); "ok\n" },
+    '/_ctl/redis_start' => sub { redis_start(); "ok\n" },
+    '/_ctl/redis_flush' => sub { redis_flush(); "ok\n" },
+    '/_ctl/sql'         => sub { my $o = psql($_[1]); length $o ? "$o\n" : '' },
+    '/_ctl/sleep'       => sub {
+        my ($q) = @_;
+        my ($s) = ($q // '') =~ /(?:^|&)s=([\d.]+)/;
+        sleep($s // 0);
+        "ok\n";
+    },
+);
+
+sub ctl_server {
+    return $ENV{TEST_NGINX_CTL_PORT} if $CtlPid;
+    $TouchedServices = 1;
+    my $port = $ENV{TEST_NGINX_RANDOMIZE} ? undef : $ENV{TEST_NGINX_CTL_PORT};
+    my $listener;
+    for my $try (1 .. 50) {
+        my $p = $port || _free_port();
+        $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
+            Proto => 'tcp', ReuseAddr => 1, Listen => 16);
+        if ($listener) { $port = $p; last }
+        sleep 0.1;
+    }
+    die "Nexus::Test: cannot listen for the control server: $!\n" unless $listener;
+    $ENV{TEST_NGINX_CTL_PORT} = $port;
+
+    my $parent = $$;
+    my $pid = fork();
+    die "Nexus::Test: fork failed: $!\n" unless defined $pid;
+    if ($pid) {
+        close $listener;
+        $CtlPid = $pid;
+        return $port;
+    }
+
+    # the child: serve until the test process goes away
+    $SIG{TERM} = sub { POSIX::_exit(0) };
+    my $sel = IO::Select->new($listener);
+    while (1) {
+        POSIX::_exit(0) if getppid() != $parent;
+        next unless $sel->can_read(0.5);
+        my $c = $listener->accept or next;
+        eval { _ctl_serve($c) };
+        warn "Nexus::Test control server: $@" if $@;
+        close $c;
+    }
+}
+
+sub _ctl_serve {
+    my ($c) = @_;
+    my $buf = '';
+    my $deadline = time + 10;
+    my $sel = IO::Select->new($c);
+    while ($buf !~ /\r?\n\r?\n/ && time < $deadline) {
+        $sel->can_read(1) or next;
+        my $n = sysread($c, $buf, 65536, length $buf);
+        return unless $n;
+    }
+    my ($head, $body) = split /\r?\n\r?\n/, $buf, 2;
+    $body //= '';
+    my ($method, $target) = $head =~ /^(\S+)\s+(\S+)/;
+    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+    while (defined $len && length($body) < $len && time < $deadline) {
+        $sel->can_read(1) or next;
+        my $n = sysread($c, $body, 65536, length $body);
+        last unless $n;
+    }
+    my ($path, $query) = split /\?/, $target // '', 2;
+    my ($status, $out);
+    if (my $action = $Actions{$path // ''}) {
+        $out = eval { $action->($query, $body) };
+        ($status, $out) = defined $out ? (200, $out) : (500, "error: $@");
+    } else {
+        ($status, $out) = (404, "unknown control action $path; known: "
+            . join(' ', sort keys %Actions) . "\n");
+    }
+    my $reason = { 200 => 'OK', 404 => 'Not Found', 500 => 'Internal Server Error' }->{$status};
+    syswrite($c, "HTTP/1.0 $status $reason\r\nContent-Type: text/plain\r\n"
+        . "Content-Length: " . length($out) . "\r\nConnection: close\r\n\r\n$out");
+}
+
+END {
+    if ($$ == $ParentPid) {
+        local $?;
+        if ($CtlPid) {
+            kill 'TERM', $CtlPid;
+            waitpid($CtlPid, 0);
+        }
+        bg_wait();
+        # a test that stopped a service and failed before starting it again
+        # must not break the files after it
+        if ($TouchedServices && $ENV{NEXUS_TEST_STATE}) {
+            eval { pg_start() if $ENV{NEXUS_TEST_PG_PORT} };
+            warn $@ if $@;
+            eval { redis_start() if $ENV{NEXUS_TEST_REDIS_PORT} };
+            warn $@ if $@;
+        }
+    }
+}
+
+1;
