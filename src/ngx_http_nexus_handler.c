@@ -103,6 +103,12 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
     r->log_handler = ngx_http_nexus_log_handler;
 
     rc = ngx_http_nexus_parse_args(ctx);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_nexus_send_param_problem(r, "(query)",
+                                                 "has too many parameters");
+    }
+
     if (rc != NGX_OK) {
         return rc;
     }
@@ -224,8 +230,7 @@ ngx_http_nexus_parse_args(ngx_http_nexus_ctx_t *ctx)
         }
 
         if (ctx->nargs == NGX_HTTP_NEXUS_MAX_PARAMS) {
-            return ngx_http_nexus_send_param_problem(r, "(query)",
-                       "has too many parameters");
+            return NGX_DECLINED;
         }
 
         arg = &ctx->args[ctx->nargs++];

@@ -153,12 +153,12 @@ typedef struct {
 
 static ngx_int_t ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx,
     const char **known);
-static ngx_int_t ngx_http_nexus_unknown_param(ngx_http_request_t *r,
+static char *ngx_http_nexus_printable(ngx_http_request_t *r,
     ngx_str_t *name);
 static ngx_int_t ngx_http_nexus_is_slug(ngx_str_t *s);
 static ngx_int_t ngx_http_nexus_is_name(ngx_str_t *s);
 static ngx_int_t ngx_http_nexus_is_digits(ngx_str_t *s, size_t max);
-static ngx_int_t ngx_http_nexus_parse_cursor(ngx_http_nexus_ctx_t *ctx,
+static const char *ngx_http_nexus_parse_cursor(ngx_http_request_t *r,
     ngx_http_nexus_sort_t *sort, ngx_str_t *cursor, ngx_str_t *key,
     ngx_str_t *id);
 static ngx_int_t ngx_http_nexus_make_cursor(ngx_http_request_t *r,
@@ -181,15 +181,18 @@ ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
     u_char                 *p;
     ngx_int_t               rc, n;
     ngx_str_t               params[10], *v, *cursor;
+    const char             *reason;
     ngx_http_request_t     *r;
     ngx_http_nexus_sort_t  *sort;
     ngx_http_nexus_list_t  *ls;
 
     r = ctx->request;
 
-    rc = ngx_http_nexus_check_args(ctx, ngx_http_nexus_list_args);
-    if (rc != NGX_OK) {
-        return rc;
+    if (ctx->nargs) {
+        rc = ngx_http_nexus_check_args(ctx, ngx_http_nexus_list_args);
+        if (ctx->request->header_sent || rc != NGX_OK) {
+            return rc;
+        }
     }
 
     ngx_memzero(params, sizeof(params));
@@ -349,10 +352,10 @@ ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
 
     cursor = ngx_http_nexus_arg(ctx, "cursor");
     if (cursor) {
-        rc = ngx_http_nexus_parse_cursor(ctx, sort, cursor, &params[7],
-                                         &params[8]);
-        if (rc != NGX_OK) {
-            return rc;
+        reason = ngx_http_nexus_parse_cursor(r, sort, cursor, &params[7],
+                                             &params[8]);
+        if (reason) {
+            return ngx_http_nexus_send_param_problem(r, "cursor", reason);
         }
 
     } else {
@@ -599,17 +602,14 @@ ngx_http_nexus_make_cursor(ngx_http_request_t *r, ngx_http_nexus_sort_t *sort,
 }
 
 
-static ngx_int_t
-ngx_http_nexus_parse_cursor(ngx_http_nexus_ctx_t *ctx,
+static const char *
+ngx_http_nexus_parse_cursor(ngx_http_request_t *r,
     ngx_http_nexus_sort_t *sort, ngx_str_t *cursor, ngx_str_t *key,
     ngx_str_t *id)
 {
-    u_char              *p, *last, *dot;
-    size_t               i;
-    ngx_str_t            plain;
-    ngx_http_request_t  *r;
-
-    r = ctx->request;
+    u_char     *p, *last, *dot;
+    size_t      i;
+    ngx_str_t   plain;
 
     if (cursor->len == 0 || cursor->len > NGX_HTTP_NEXUS_CURSOR_MAX) {
         goto invalid;
@@ -617,7 +617,7 @@ ngx_http_nexus_parse_cursor(ngx_http_nexus_ctx_t *ctx,
 
     plain.data = ngx_pnalloc(r->pool, ngx_base64_decoded_length(cursor->len));
     if (plain.data == NULL) {
-        return NGX_ERROR;
+        goto invalid;
     }
 
     if (ngx_decode_base64url(&plain, cursor) != NGX_OK || plain.len < 5) {
@@ -628,8 +628,7 @@ ngx_http_nexus_parse_cursor(ngx_http_nexus_ctx_t *ctx,
     last = p + plain.len;
 
     if (p[0] != sort->code || p[1] != '.') {
-        return ngx_http_nexus_send_param_problem(r, "cursor",
-                   "belongs to another sort order; start again without it");
+        return "belongs to another sort order; start again without it";
     }
 
     p += 2;
@@ -693,57 +692,24 @@ ngx_http_nexus_parse_cursor(ngx_http_nexus_ctx_t *ctx,
         break;
     }
 
-    return NGX_OK;
+    return NULL;
 
 invalid:
 
-    return ngx_http_nexus_send_param_problem(r, "cursor",
-               "is not a cursor this API returned");
+    return "is not a cursor this API returned";
 }
 
 
-static ngx_int_t
-ngx_http_nexus_unknown_param(ngx_http_request_t *r, ngx_str_t *name)
-{
-    u_char  *p;
-    size_t   i;
-
-    /* echo the name only when it is short and plain */
-    if (name->len == 0 || name->len > 64) {
-        goto anonymous;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        if (name->data[i] < 0x21 || name->data[i] > 0x7e
-            || name->data[i] == '"' || name->data[i] == '\\')
-        {
-            goto anonymous;
-        }
-    }
-
-    p = ngx_pnalloc(r->pool, name->len + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    *ngx_cpymem(p, name->data, name->len) = '\0';
-
-    return ngx_http_nexus_send_param_problem(r, (char *) p,
-               "is not a parameter of this endpoint");
-
-anonymous:
-
-    return ngx_http_nexus_send_param_problem(r, "(query)",
-               "has a parameter this endpoint does not know");
-}
-
+/*
+ * Rejects unknown and repeated parameters; answers the problem itself and
+ * returns its rc, or NGX_OK when the query string is fine.
+ */
 
 static ngx_int_t
 ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx, const char **known)
 {
     ngx_uint_t    i, j;
     const char  **k;
-    u_char        reason[128];
 
     for (i = 0; i < ctx->nargs; i++) {
         for (k = known; *k; k++) {
@@ -756,8 +722,10 @@ ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx, const char **known)
         }
 
         if (*k == NULL) {
-            return ngx_http_nexus_unknown_param(ctx->request,
-                                                &ctx->args[i].name);
+            return ngx_http_nexus_send_param_problem(ctx->request,
+                       ngx_http_nexus_printable(ctx->request,
+                                                &ctx->args[i].name),
+                       "is not a parameter of this endpoint");
         }
 
         for (j = 0; j < i; j++) {
@@ -765,16 +733,44 @@ ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx, const char **known)
                 && ngx_strncmp(ctx->args[j].name.data, ctx->args[i].name.data,
                                ctx->args[i].name.len) == 0)
             {
-                *ngx_snprintf(reason, sizeof(reason) - 1,
-                              "is given more than once") = '\0';
-
                 return ngx_http_nexus_send_param_problem(ctx->request, *k,
-                                                         (char *) reason);
+                                                   "is given more than once");
             }
         }
     }
 
     return NGX_OK;
+}
+
+
+/* a parameter name to echo back: only when it is short and plain */
+
+static char *
+ngx_http_nexus_printable(ngx_http_request_t *r, ngx_str_t *name)
+{
+    u_char  *p;
+    size_t   i;
+
+    if (name->len == 0 || name->len > 64) {
+        return "(query)";
+    }
+
+    for (i = 0; i < name->len; i++) {
+        if (name->data[i] < 0x21 || name->data[i] > 0x7e
+            || name->data[i] == '"' || name->data[i] == '\\')
+        {
+            return "(query)";
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, name->len + 1);
+    if (p == NULL) {
+        return "(query)";
+    }
+
+    *ngx_cpymem(p, name->data, name->len) = '\0';
+
+    return (char *) p;
 }
 
 
@@ -874,9 +870,9 @@ ngx_http_nexus_document(ngx_http_nexus_ctx_t *ctx,
 
     static const char  *none[] = { NULL };
 
-    rc = ngx_http_nexus_check_args(ctx, none);
-    if (rc != NGX_OK) {
-        return rc;
+    if (ctx->nargs) {
+        /* none is known: any parameter is answered with a 400 */
+        return ngx_http_nexus_check_args(ctx, none);
     }
 
     /* a slug that cannot exist is simply not found */
@@ -935,9 +931,9 @@ ngx_http_nexus_api_categories_tree(ngx_http_nexus_ctx_t *ctx)
 
     static const char  *none[] = { NULL };
 
-    rc = ngx_http_nexus_check_args(ctx, none);
-    if (rc != NGX_OK) {
-        return rc;
+    if (ctx->nargs) {
+        /* none is known: any parameter is answered with a 400 */
+        return ngx_http_nexus_check_args(ctx, none);
     }
 
     rc = ngx_http_nexus_pg_query(ctx, &ngx_http_nexus_stmt_tree, NULL,

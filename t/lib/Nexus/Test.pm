@@ -158,6 +158,23 @@ sub psql {
     return $out;
 }
 
+# ------------------------------------------------------------ assertions
+
+# A regex for a product list page holding exactly these product ids, in
+# this order: response_body_like eval Nexus::Test::ids_re(7, 1, 12)
+sub ids_re {
+    my @ids = @_;
+    my $items = join ',', map { '\\{"id":' . $_ . ',(?:(?!\\{"id":).)*' } @ids;
+    return qr/^\{"items":\[$items\],"next_cursor":/s;
+}
+
+# The cursor the API hands out after a row: cursor('p', 1999, 1)
+sub cursor {
+    my ($code, $key, $id) = @_;
+    require MIME::Base64;
+    return MIME::Base64::encode_base64url("$code.$key.$id");
+}
+
 # ------------------------------------------------------- background timers
 
 sub _bg {
@@ -217,6 +234,8 @@ my %Actions = (
     '/_ctl/redis_start' => sub { redis_start(); "ok\n" },
     '/_ctl/redis_flush' => sub { redis_flush(); "ok\n" },
     '/_ctl/sql'         => sub { my $o = psql($_[1]); length $o ? "$o\n" : '' },
+    '/_ctl/bg'          => \&_ctl_bg,
+    '/_ctl/bg_wait'     => \&_ctl_bg_wait,
     '/_ctl/sleep'       => sub {
         my ($q) = @_;
         my ($s) = ($q // '') =~ /(?:^|&)s=([\d.]+)/;
@@ -224,6 +243,72 @@ my %Actions = (
         "ok\n";
     },
 );
+
+# Background clients, for concurrency within one block: GET /_ctl/bg?n=3&path=
+# /api/_debug/sleep%3Fs%3D2 starts 3 clients that each send that request to
+# nginx and returns at once; GET /_ctl/bg_wait waits for them and answers
+# their status codes, sorted, on one line. nginx's port comes from the
+# X-Nginx-Port header (proxy_set_header X-Nginx-Port $server_port;) or the
+# environment.
+my @CtlClients;
+
+sub _uri_unescape {
+    my ($s) = @_;
+    $s =~ s/\+/ /g;
+    $s =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
+    return $s;
+}
+
+sub _ctl_bg {
+    my ($q, $body, $head) = @_;
+    my %p = map { my ($k, $v) = split /=/, $_, 2; ($k, _uri_unescape($v // '')) }
+            split /&/, $q // '';
+    my $n = $p{n} // 1;
+    my $path = $p{path} or die "bg needs path=\n";
+    my ($port) = ($head // '') =~ /^X-Nginx-Port:\s*(\d+)/mi;
+    $port //= $ENV{TEST_NGINX_SERVER_PORT} // $ENV{TEST_NGINX_PORT} // 1984;
+    for (1 .. $n) {
+        my $file = File::Temp->new(UNLINK => 0);
+        my $pid = fork();
+        die "fork: $!\n" unless defined $pid;
+        if ($pid == 0) {
+            my $code = 0;
+            my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                PeerPort => $port, Proto => 'tcp', Timeout => 5);
+            if ($sock) {
+                syswrite($sock, "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n");
+                my $resp = '';
+                my $sel = IO::Select->new($sock);
+                my $deadline = time + 30;
+                while (time < $deadline) {
+                    $sel->can_read(1) or next;
+                    my $r = sysread($sock, $resp, 65536, length $resp);
+                    last unless $r;
+                }
+                ($code) = $resp =~ m{^HTTP/1\.\d (\d{3})};
+            }
+            open my $fh, '>', $file->filename;
+            print $fh ($code || 0);
+            close $fh;
+            POSIX::_exit(0);
+        }
+        push @CtlClients, [$pid, $file->filename];
+    }
+    return "ok\n";
+}
+
+sub _ctl_bg_wait {
+    my @codes;
+    for my $c (@CtlClients) {
+        waitpid($c->[0], 0);
+        open my $fh, '<', $c->[1] or next;
+        push @codes, scalar <$fh>;
+        close $fh;
+        unlink $c->[1];
+    }
+    @CtlClients = ();
+    return join(' ', sort @codes) . "\n";
+}
 
 sub ctl_server {
     return $ENV{TEST_NGINX_CTL_PORT} if $CtlPid;
@@ -284,7 +369,7 @@ sub _ctl_serve {
     my ($path, $query) = split /\?/, $target // '', 2;
     my ($status, $out);
     if (my $action = $Actions{$path // ''}) {
-        $out = eval { $action->($query, $body) };
+        $out = eval { $action->($query, $body, $head) };
         ($status, $out) = defined $out ? (200, $out) : (500, "error: $@");
     } else {
         ($status, $out) = (404, "unknown control action $path; known: "
