@@ -52,6 +52,7 @@ static ngx_http_nexus_route_t *ngx_http_nexus_route(ngx_http_request_t *r,
 static ngx_int_t ngx_http_nexus_parse_args(ngx_http_nexus_ctx_t *ctx);
 static u_char *ngx_http_nexus_log_handler(ngx_http_request_t *r,
     ngx_http_request_t *sr, u_char *buf, size_t len);
+static void ngx_http_nexus_check_broken(ngx_http_request_t *r);
 
 
 ngx_int_t
@@ -126,6 +127,7 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
          * before this returns, finalizes the request
          */
         r->main->count++;
+        r->read_event_handler = ngx_http_nexus_check_broken;
     }
 
     return rc;
@@ -325,4 +327,72 @@ ngx_http_nexus_log_handler(ngx_http_request_t *r, ngx_http_request_t *sr,
     }
 
     return p;
+}
+
+
+/*
+ * While a request waits on a backend, a client that hangs up ends it (499):
+ * its cleanups detach it from the pool queue or the connection, so it holds
+ * no place another request could use.
+ */
+
+static void
+ngx_http_nexus_check_broken(ngx_http_request_t *r)
+{
+    int                n;
+    char               buf[1];
+    ngx_err_t          err;
+    ngx_event_t       *ev;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+    ev = c->read;
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return;
+    }
+#endif
+
+#if (NGX_HAVE_EPOLLRDHUP)
+
+    if ((ngx_event_flags & NGX_USE_EPOLL_EVENT) && ngx_use_epoll_rdhup) {
+        if (!ev->pending_eof) {
+            return;
+        }
+
+        ev->eof = 1;
+        c->error = 1;
+        goto closed;
+    }
+
+#endif
+
+    n = recv(c->fd, buf, 1, MSG_PEEK);
+    err = ngx_socket_errno;
+
+    if (n > 0) {
+        /* a pipelined request: not a hang-up */
+        if ((ngx_event_flags & NGX_USE_LEVEL_EVENT) && ev->active) {
+            (void) ngx_del_event(ev, NGX_READ_EVENT, 0);
+        }
+
+        return;
+    }
+
+    if (n == -1 && err == NGX_EAGAIN) {
+        return;
+    }
+
+    ev->eof = 1;
+    c->error = 1;
+
+#if (NGX_HAVE_EPOLLRDHUP)
+closed:
+#endif
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "nexus: client closed the connection while waiting");
+
+    ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
 }

@@ -249,7 +249,7 @@ my %Actions = (
 # nginx and returns at once; GET /_ctl/bg_wait waits for them and answers
 # their status codes, sorted, on one line. nginx's port comes from the
 # X-Nginx-Port header (proxy_set_header X-Nginx-Port $server_port;) or the
-# environment.
+# environment. With abort=S a client hangs up after S seconds (status 0).
 my @CtlClients;
 
 sub _uri_unescape {
@@ -279,9 +279,11 @@ sub _ctl_bg {
                 syswrite($sock, "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n");
                 my $resp = '';
                 my $sel = IO::Select->new($sock);
-                my $deadline = time + 30;
+                # abort=S: hang up after S seconds, as a client that gives up
+                my $deadline = time + ($p{abort} // 30);
                 while (time < $deadline) {
-                    $sel->can_read(1) or next;
+                    my $left = $deadline - time;
+                    $sel->can_read($left < 1 ? $left : 1) or next;
                     my $r = sysread($sock, $resp, 65536, length $resp);
                     last unless $r;
                 }
