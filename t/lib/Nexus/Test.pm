@@ -125,6 +125,17 @@ sub redis_cli {
     return $out;
 }
 
+# Reloads sql/seed/test_fixture.sql: for files that change catalog data
+sub reset_fixture {
+    local $ENV{PGHOST} = _env('NEXUS_TEST_PG_HOST');
+    local $ENV{PGPORT} = _env('NEXUS_TEST_PG_PORT');
+    local $ENV{PGDATABASE} = _env('NEXUS_TEST_PG_DB');
+    local $ENV{PGUSER} = $ENV{NEXUS_TEST_PG_USER} || 'nexus';
+    my $out = `"@{[_root()]}/scripts/seed" --fixture 2>&1`;
+    die "Nexus::Test: reset_fixture failed: $out\n" if $?;
+    1;
+}
+
 sub redis_flush { redis_cli('FLUSHALL') eq 'OK' or die "Nexus::Test: FLUSHALL failed\n"; 1 }
 
 sub psql {
@@ -235,6 +246,7 @@ my %Actions = (
     '/_ctl/redis_flush' => sub { redis_flush(); "ok\n" },
     '/_ctl/sql'         => sub { my $o = psql($_[1]); length $o ? "$o\n" : '' },
     '/_ctl/bg'          => \&_ctl_bg,
+    '/_ctl/log_count'   => \&_ctl_log_count,
     '/_ctl/bg_wait'     => \&_ctl_bg_wait,
     '/_ctl/sleep'       => sub {
         my ($q) = @_;
@@ -297,6 +309,21 @@ sub _ctl_bg {
         push @CtlClients, [$pid, $file->filename];
     }
     return "ok\n";
+}
+
+# GET /_ctl/log_count?re=REGEX: how many lines of the running nginx's
+# error.log match, so a block can check "logged once" at a given point
+sub _ctl_log_count {
+    my ($q) = @_;
+    my ($re) = ($q // '') =~ /(?:^|&)re=([^&]*)/;
+    die "log_count needs re=\n" unless defined $re;
+    $re = _uri_unescape($re);
+    my $root = $ENV{TEST_NGINX_SERVROOT}
+        || File::Spec->catdir(Cwd::getcwd(), 't', 'servroot');
+    open my $fh, '<', "$root/logs/error.log" or die "error.log: $!\n";
+    my $n = grep { /$re/ } <$fh>;
+    close $fh;
+    return "$n\n";
 }
 
 sub _ctl_bg_wait {
