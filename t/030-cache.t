@@ -29,8 +29,9 @@ _EOC_
     }
 _EOC_
 
-    # every block starts from an empty cache
-    $block->set_value("init", "Nexus::Test::redis_flush();")
+    # every block starts from an empty cache, once the worker's change feed
+    # is up (until then a fresh worker bypasses the cache)
+    $block->set_value("init", "Nexus::Test::redis_flush(); Time::HiRes::sleep(0.4);")
         unless defined $block->init;
 });
 
