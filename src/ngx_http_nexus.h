@@ -136,6 +136,7 @@ ngx_int_t ngx_http_nexus_api_categories_tree(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_category_get(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_vendor_get(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_debug_txn(ngx_http_nexus_ctx_t *ctx);
 
 
 #endif /* _NGX_HTTP_NEXUS_H_INCLUDED_ */

@@ -43,6 +43,9 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
     { ngx_string("/api/_debug/sleep"), 0, NGX_HTTP_NEXUS_GET,
       ngx_string("GET, HEAD"), ngx_http_nexus_api_debug_sleep, 0, 1 },
 
+    { ngx_string("/api/_debug/txn"), 0, NGX_HTTP_NEXUS_GET,
+      ngx_string("GET, HEAD"), ngx_http_nexus_api_debug_txn, 0, 1 },
+
     { ngx_null_string, 0, 0, ngx_null_string, NULL, 0, 0 }
 };
 
