@@ -179,7 +179,13 @@ ngx_http_nexus_listen_on_result(ngx_http_nexus_pg_conn_t *pc, PGresult *res,
         return;
     }
 
+    /*
+     * The value read at connect may be taken by a transaction that has not
+     * committed yet, whose notification will carry that same number: keep
+     * connect-time generations apart by their top bit.
+     */
     ngx_http_nexus_listen_set(v.data, v.len);
+    ngx_http_nexus_listen.version |= (uint64_t) 1 << 63;
     ngx_http_nexus_listen.known = 1;
     ngx_http_nexus_listen.failing = 0;
 
@@ -243,7 +249,13 @@ ngx_http_nexus_listen_lost(void)
 }
 
 
-/* versions only grow; a notification may arrive out of order */
+/*
+ * Every notification starts a new generation, even one with a smaller
+ * number: sequence values are handed out at nextval, not at commit, so a
+ * transaction that took 41 may commit after the one that took 42. All
+ * listeners get notifications in commit order, so they agree on the current
+ * generation and share cache entries.
+ */
 
 static void
 ngx_http_nexus_listen_set(u_char *text, size_t len)
@@ -256,9 +268,5 @@ ngx_http_nexus_listen_set(u_char *text, size_t len)
         return;
     }
 
-    if (!ngx_http_nexus_listen.known
-        || (uint64_t) v > ngx_http_nexus_listen.version)
-    {
-        ngx_http_nexus_listen.version = (uint64_t) v;
-    }
+    ngx_http_nexus_listen.version = (uint64_t) v;
 }

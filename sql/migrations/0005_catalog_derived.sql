@@ -62,7 +62,7 @@ CREATE TABLE catalog_listing (
     tag_slugs        text[] NOT NULL DEFAULT '{}',
     attr_values      text[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (category_id, product_id)
-);
+) WITH (fillfactor = 85);  -- room for HOT updates (in_stock, tags, image, vendor name are not indexed)
 CREATE INDEX catalog_listing_price_idx   ON catalog_listing (category_id, price_min, product_id);
 CREATE INDEX catalog_listing_created_idx ON catalog_listing (category_id, created_at DESC, product_id DESC);
 CREATE INDEX catalog_listing_rating_idx  ON catalog_listing (category_id, rating_avg DESC, product_id DESC);

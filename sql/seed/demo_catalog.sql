@@ -280,14 +280,10 @@ INSERT INTO product_attribute_values (product_id, attribute_id, value)
 SELECT DISTINCT product_id, attribute_id, value FROM (
     SELECT id AS product_id, 1 AS attribute_id, brand AS value FROM gp
     UNION ALL SELECT id, 4, material FROM gp
-    UNION ALL SELECT product_id, 2, lower(color) FROM (
-        SELECT gv.product_id, w.colors[1 + (p.c0 + CASE WHEN p.axis IS NULL THEN gv.position
-                                                        ELSE gv.position / p.nvals END) % 12] AS color
-          FROM gv JOIN gp p ON p.id = gv.product_id CROSS JOIN seed_words w
-         WHERE p.with_color) c
-    UNION ALL SELECT gv.product_id, CASE p.axis WHEN 'size' THEN 3 WHEN 'storage' THEN 5 ELSE 6 END,
-                     lower(gv.axis_val)
-          FROM gv JOIN gp p ON p.id = gv.product_id WHERE gv.axis_val IS NOT NULL
+    UNION ALL SELECT product_id, 2, lower(color) FROM gv WHERE color IS NOT NULL
+    UNION ALL SELECT product_id, CASE axis WHEN 'size' THEN 3 WHEN 'storage' THEN 5 ELSE 6 END,
+                     lower(axis_val)
+          FROM gv WHERE axis_val IS NOT NULL
     UNION ALL SELECT id, 7, (1 + h2 % 3)::text FROM gp WHERE root = 'electronics'
     UNION ALL SELECT id, 8, (h4 % 2 = 0)::text FROM gp WHERE root = 'sports' OR kind = 'shoe'
 ) a
