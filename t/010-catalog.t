@@ -79,7 +79,7 @@ Nexus::Test::ids_re(7, 1, 12, 2, 3, 4, 6, 5, 8)
 --- request
 GET /api/products?tag=sale&limit=1
 --- response_body chomp
-{"items":[{"id":2,"slug":"organic-cotton-tee","name":"Organic Cotton Tee","price":{"min":2499,"max":2499,"currency":"USD"},"compare_at_price":2999,"in_stock":true,"rating":{"average":3.0,"count":1},"image_url":"https://images.example.com/products/organic-cotton-tee-1.jpg","vendor":{"slug":"acme","name":"Acme Outfitters"},"created_at":"2024-01-02T10:00:00Z"}],"next_cursor":"cC4yNDk5LjI","limit":1,"sort":"price"}
+{"items":[{"id" : 2, "slug" : "organic-cotton-tee", "name" : "Organic Cotton Tee", "price" : {"min" : 2499, "max" : 2499, "currency" : "USD"}, "compare_at_price" : 2999, "in_stock" : true, "rating" : {"average" : 3.00, "count" : 1}, "image_url" : "https://images.example.com/products/organic-cotton-tee-1.jpg", "vendor" : {"slug" : "acme", "name" : "Acme Outfitters"}, "created_at" : "2024-01-02T10:00:00Z"}],"next_cursor":"cC4yNDk5LjI","limit":1,"sort":"price"}
 --- error_code: 200
 
 
@@ -197,9 +197,9 @@ Nexus::Test::ids_re(12, 1, 5, 2, 3, 4, 8, 7, 6)
 ]
 --- response_body_like eval
 [
- qr/"id":7,.*"id":1,.*"id":12,.*"id":2,.*"next_cursor":"\Q${\ Nexus::Test::cursor('p', 2499, 2)}\E"/s,
+ qr/"id" : 7,.*"id" : 1,.*"id" : 12,.*"id" : 2,.*"next_cursor":"\Q${\ Nexus::Test::cursor('p', 2499, 2)}\E"/s,
  Nexus::Test::ids_re(3, 4, 6, 5),
- qr/^\{"items":\[\{"id":8,[^\[]*\],"next_cursor":null,/s,
+ qr/^\{"items":\[\{"id" : 8,[^\[]*\],"next_cursor":null,/s,
 ]
 --- error_code eval
 [200, 200, 200]
@@ -219,7 +219,7 @@ Nexus::Test::ids_re(12, 1, 5, 2, 3, 4, 8, 7, 6)
 ]
 --- response_body_like eval
 [
- qr/"id":12,.*"id":8,.*"id":7,.*"next_cursor":"\Q${\ Nexus::Test::cursor('n', 1704621600000000, 7)}\E"/s,
+ qr/"id" : 12,.*"id" : 8,.*"id" : 7,.*"next_cursor":"\Q${\ Nexus::Test::cursor('n', 1704621600000000, 7)}\E"/s,
  Nexus::Test::ids_re(6, 5, 4),
  Nexus::Test::ids_re(12, 8),
  Nexus::Test::ids_re(5, 2),

@@ -272,7 +272,7 @@ GET /api/products/classic-tee%27%20OR%20%271%27%3D%271
 === TEST 33: percent-encoded values are decoded once
 --- request
 GET /api/products?tag=%6Frganic&limit=%31
---- response_body_like: ^\{"items":\[\{"id":1,"slug":"classic-tee"
+--- response_body_like: ^\{"items":\[\{"id" : 1, "slug" : "classic-tee"
 --- error_code: 200
 
 

@@ -48,7 +48,7 @@ __DATA__
 --- response_headers eval
 ["X-Cache: MISS", "X-Cache: HIT", "X-Cache: MISS", "X-Cache: HIT", "X-Cache: MISS", "X-Cache: HIT"]
 --- response_body_like eval
-['"name" : "Classic Tee"', '"name" : "Classic Tee"', '"id":1,', '"id":1,', '"categories"', '"categories"']
+['"name" : "Classic Tee"', '"name" : "Classic Tee"', '"id" : 1,', '"id" : 1,', '"categories"', '"categories"']
 --- error_code eval
 [200, 200, 200, 200, 200, 200]
 
@@ -92,7 +92,7 @@ If-None-Match: *
 ["X-Cache: MISS", "X-Cache: HIT", "", "", "X-Cache: MISS"]
 --- response_body_like eval
 [Nexus::Test::ids_re(1, 12, 2), Nexus::Test::ids_re(1, 12, 2), "", "ok",
- qr/^\{"items":\[\{"id":2,"slug":"organic-cotton-tee","name":"Organic Cotton Tee","price":\{"min":999,"max":999,/]
+ qr/^\{"items":\[\{"id" : 2, "slug" : "organic-cotton-tee", "name" : "Organic Cotton Tee", "price" : \{"min" : 999, "max" : 999,/]
 
 
 
@@ -108,7 +108,7 @@ If-None-Match: *
 --- error_code eval
 [200, 200, 200, 200, 404, 200, 200]
 --- response_body_like eval
-['"slug" : "oxford-shirt"', '"id":3,', "", "ok", '"code":"not_found"', '^(?!.*"id":3,)', '"product_count" : 3\}$']
+['"slug" : "oxford-shirt"', '"id" : 3,', "", "ok", '"code":"not_found"', '^(?!.*"id" : 3,)', '"product_count" : 3\}$']
 
 
 

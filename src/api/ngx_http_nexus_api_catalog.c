@@ -18,6 +18,10 @@
 #define NGX_HTTP_NEXUS_MONEY_MAX    15      /* digits: < 10^15 minor units */
 
 
+/*
+ * Each item is composed by PostgreSQL (json_build_object) in the same shape
+ * as the documents; C only joins the items and adds the page envelope.
+ */
 #define NGX_HTTP_NEXUS_LIST_SQL(key, cond, order)                             \
     "WITH f AS (SELECT "                                                      \
     "CASE WHEN $1::text IS NULL THEN 0::bigint "                              \
@@ -25,10 +29,15 @@
     "CASE WHEN $2::text IS NULL THEN 0::bigint "                              \
     "ELSE (SELECT id FROM vendors WHERE slug = $2 AND status = 'active') "    \
     "END AS ven) "                                                            \
-    "SELECT f.cat, f.ven, l.product_id, l.slug, l.name, l.price_min, "        \
-    "l.price_max, l.currency, l.compare_at_price, l.rating_avg, "             \
-    "l.rating_count, l.in_stock, nexus_json_ts(l.created_at), l.image_url, "                 \
-    "l.vendor_slug, l.vendor_name, " key " "                                  \
+    "SELECT f.cat, f.ven, l.product_id, " key ", "                            \
+    "json_build_object('id', l.product_id, 'slug', l.slug, "                  \
+    "'name', l.name, 'price', json_build_object('min', l.price_min, "         \
+    "'max', l.price_max, 'currency', l.currency), "                           \
+    "'compare_at_price', l.compare_at_price, 'in_stock', l.in_stock, "        \
+    "'rating', json_build_object('average', l.rating_avg, "                   \
+    "'count', l.rating_count), 'image_url', l.image_url, "                    \
+    "'vendor', json_build_object('slug', l.vendor_slug, "                     \
+    "'name', l.vendor_name), 'created_at', nexus_json_ts(l.created_at)) "     \
     "FROM f LEFT JOIN LATERAL (SELECT * FROM catalog_listing l "              \
     "WHERE l.category_id = f.cat "                                            \
     "AND ($2::text IS NULL OR l.vendor_id = f.ven) "                          \
@@ -43,20 +52,8 @@ enum {
     NGX_HTTP_NEXUS_COL_CAT = 0,
     NGX_HTTP_NEXUS_COL_VEN,
     NGX_HTTP_NEXUS_COL_ID,
-    NGX_HTTP_NEXUS_COL_SLUG,
-    NGX_HTTP_NEXUS_COL_NAME,
-    NGX_HTTP_NEXUS_COL_PRICE_MIN,
-    NGX_HTTP_NEXUS_COL_PRICE_MAX,
-    NGX_HTTP_NEXUS_COL_CURRENCY,
-    NGX_HTTP_NEXUS_COL_COMPARE_AT,
-    NGX_HTTP_NEXUS_COL_RATING,
-    NGX_HTTP_NEXUS_COL_RATING_COUNT,
-    NGX_HTTP_NEXUS_COL_IN_STOCK,
-    NGX_HTTP_NEXUS_COL_CREATED_AT,
-    NGX_HTTP_NEXUS_COL_IMAGE,
-    NGX_HTTP_NEXUS_COL_VENDOR_SLUG,
-    NGX_HTTP_NEXUS_COL_VENDOR_NAME,
-    NGX_HTTP_NEXUS_COL_KEY
+    NGX_HTTP_NEXUS_COL_KEY,
+    NGX_HTTP_NEXUS_COL_ITEM
 };
 
 
@@ -166,7 +163,6 @@ static ngx_int_t ngx_http_nexus_make_cursor(ngx_http_request_t *r,
     ngx_str_t *out);
 static void ngx_http_nexus_list_done(ngx_http_nexus_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
-static json_t *ngx_http_nexus_list_item(PGresult *res, int row);
 static ngx_int_t ngx_http_nexus_document(ngx_http_nexus_ctx_t *ctx,
     ngx_http_nexus_pg_stmt_t *stmt);
 static void ngx_http_nexus_document_done(ngx_http_nexus_ctx_t *ctx,
@@ -388,8 +384,9 @@ static void
 ngx_http_nexus_list_done(ngx_http_nexus_ctx_t *ctx, PGresult *res,
     ngx_int_t rc)
 {
-    int                     row, rows;
-    json_t                 *doc, *items, *item;
+    int                     row, rows, shown;
+    u_char                 *p;
+    size_t                  len;
     ngx_str_t               body, key, id, next;
     ngx_http_request_t     *r;
     ngx_http_nexus_list_t  *ls;
@@ -419,16 +416,6 @@ ngx_http_nexus_list_done(ngx_http_nexus_ctx_t *ctx, PGresult *res,
         return;
     }
 
-    doc = ngx_http_nexus_json_track(r, json_object());
-    items = json_array();
-
-    if (doc == NULL || items == NULL
-        || json_object_set_new(doc, "items", items) != 0)
-    {
-        ngx_http_nexus_finalize(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
     rows = PQntuples(res);
 
     /* the LEFT JOIN gives one all-NULL row when nothing matched */
@@ -436,19 +423,13 @@ ngx_http_nexus_list_done(ngx_http_nexus_ctx_t *ctx, PGresult *res,
         rows = 0;
     }
 
-    for (row = 0; row < rows && (ngx_uint_t) row < ls->limit; row++) {
-        item = ngx_http_nexus_list_item(res, row);
+    shown = ((ngx_uint_t) rows > ls->limit) ? (int) ls->limit : rows;
 
-        if (item == NULL || json_array_append_new(items, item) != 0) {
-            ngx_http_nexus_finalize(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-    }
+    ngx_str_null(&next);
 
-    if ((ngx_uint_t) rows > ls->limit) {
-        row = ls->limit - 1;
-        ngx_http_nexus_pg_value(res, row, NGX_HTTP_NEXUS_COL_KEY, &key);
-        ngx_http_nexus_pg_value(res, row, NGX_HTTP_NEXUS_COL_ID, &id);
+    if (rows > shown) {
+        ngx_http_nexus_pg_value(res, shown - 1, NGX_HTTP_NEXUS_COL_KEY, &key);
+        ngx_http_nexus_pg_value(res, shown - 1, NGX_HTTP_NEXUS_COL_ID, &id);
 
         if (ngx_http_nexus_make_cursor(r, ls->sort, &key, &id, &next)
             != NGX_OK)
@@ -456,112 +437,48 @@ ngx_http_nexus_list_done(ngx_http_nexus_ctx_t *ctx, PGresult *res,
             ngx_http_nexus_finalize(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
-
-        json_object_set_new(doc, "next_cursor",
-                            json_stringn((char *) next.data, next.len));
-
-    } else {
-        json_object_set_new(doc, "next_cursor", json_null());
     }
 
-    json_object_set_new(doc, "limit", json_integer(ls->limit));
-    json_object_set_new(doc, "sort",
-                        json_stringn((char *) ls->sort->name.data,
-                                     ls->sort->name.len));
+    /* {"items":[...],"next_cursor":"..."|null,"limit":N,"sort":"..."} */
+    len = sizeof("{\"items\":[],\"next_cursor\":\"\",\"limit\":,\"sort\":\"\"}")
+          + next.len + NGX_INT_T_LEN + ls->sort->name.len + 4;
 
-    body.len = json_dumpb(doc, NULL, 0, JSON_COMPACT);
-    body.data = ngx_pnalloc(r->pool, body.len);
+    for (row = 0; row < shown; row++) {
+        len += PQgetlength(res, row, NGX_HTTP_NEXUS_COL_ITEM) + 1;
+    }
+
+    body.data = ngx_pnalloc(r->pool, len);
     if (body.data == NULL) {
         ngx_http_nexus_finalize(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    body.len = json_dumpb(doc, (char *) body.data, body.len, JSON_COMPACT);
+    p = ngx_cpymem(body.data, "{\"items\":[", sizeof("{\"items\":[") - 1);
+
+    for (row = 0; row < shown; row++) {
+        if (row) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, PQgetvalue(res, row, NGX_HTTP_NEXUS_COL_ITEM),
+                       PQgetlength(res, row, NGX_HTTP_NEXUS_COL_ITEM));
+    }
+
+    /* a cursor is base64url: nothing in it needs escaping */
+    if (next.len) {
+        p = ngx_sprintf(p, "],\"next_cursor\":\"%V\"", &next);
+
+    } else {
+        p = ngx_cpymem(p, "],\"next_cursor\":null",
+                       sizeof("],\"next_cursor\":null") - 1);
+    }
+
+    p = ngx_sprintf(p, ",\"limit\":%ui,\"sort\":\"%V\"}", ls->limit,
+                    &ls->sort->name);
+
+    body.len = p - body.data;
 
     ngx_http_nexus_finalize(ctx, ngx_http_nexus_send_cacheable(ctx, &body));
-}
-
-
-static json_t *
-ngx_http_nexus_json_str(PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col)) {
-        return json_null();
-    }
-
-    return json_stringn(PQgetvalue(res, row, col),
-                        PQgetlength(res, row, col));
-}
-
-
-static json_t *
-ngx_http_nexus_json_int(PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col)) {
-        return json_null();
-    }
-
-    return json_integer(ngx_atoof((u_char *) PQgetvalue(res, row, col),
-                                  PQgetlength(res, row, col)));
-}
-
-
-static json_t *
-ngx_http_nexus_list_item(PGresult *res, int row)
-{
-    json_t  *item, *price, *rating, *vendor;
-
-    item = json_object();
-    price = json_object();
-    rating = json_object();
-    vendor = json_object();
-
-    if (item == NULL || price == NULL || rating == NULL || vendor == NULL) {
-        json_decref(item);
-        json_decref(price);
-        json_decref(rating);
-        json_decref(vendor);
-        return NULL;
-    }
-
-    json_object_set_new(price, "min",
-        ngx_http_nexus_json_int(res, row, NGX_HTTP_NEXUS_COL_PRICE_MIN));
-    json_object_set_new(price, "max",
-        ngx_http_nexus_json_int(res, row, NGX_HTTP_NEXUS_COL_PRICE_MAX));
-    json_object_set_new(price, "currency",
-        ngx_http_nexus_json_str(res, row, NGX_HTTP_NEXUS_COL_CURRENCY));
-
-    json_object_set_new(rating, "average",
-        json_real(strtod(PQgetvalue(res, row, NGX_HTTP_NEXUS_COL_RATING),
-                         NULL)));
-    json_object_set_new(rating, "count",
-        ngx_http_nexus_json_int(res, row, NGX_HTTP_NEXUS_COL_RATING_COUNT));
-
-    json_object_set_new(vendor, "slug",
-        ngx_http_nexus_json_str(res, row, NGX_HTTP_NEXUS_COL_VENDOR_SLUG));
-    json_object_set_new(vendor, "name",
-        ngx_http_nexus_json_str(res, row, NGX_HTTP_NEXUS_COL_VENDOR_NAME));
-
-    json_object_set_new(item, "id",
-        ngx_http_nexus_json_int(res, row, NGX_HTTP_NEXUS_COL_ID));
-    json_object_set_new(item, "slug",
-        ngx_http_nexus_json_str(res, row, NGX_HTTP_NEXUS_COL_SLUG));
-    json_object_set_new(item, "name",
-        ngx_http_nexus_json_str(res, row, NGX_HTTP_NEXUS_COL_NAME));
-    json_object_set_new(item, "price", price);
-    json_object_set_new(item, "compare_at_price",
-        ngx_http_nexus_json_int(res, row, NGX_HTTP_NEXUS_COL_COMPARE_AT));
-    json_object_set_new(item, "in_stock",
-        json_boolean(*PQgetvalue(res, row, NGX_HTTP_NEXUS_COL_IN_STOCK)
-                     == 't'));
-    json_object_set_new(item, "rating", rating);
-    json_object_set_new(item, "image_url",
-        ngx_http_nexus_json_str(res, row, NGX_HTTP_NEXUS_COL_IMAGE));
-    json_object_set_new(item, "vendor", vendor);
-    json_object_set_new(item, "created_at",
-        ngx_http_nexus_json_str(res, row, NGX_HTTP_NEXUS_COL_CREATED_AT));
-
-    return item;
 }
 
 

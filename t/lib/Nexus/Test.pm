@@ -175,7 +175,7 @@ sub psql {
 # this order: response_body_like eval Nexus::Test::ids_re(7, 1, 12)
 sub ids_re {
     my @ids = @_;
-    my $items = join ',', map { '\\{"id":' . $_ . ',(?:(?!\\{"id":).)*' } @ids;
+    my $items = join ',', map { '\\{"id" ?: ?' . $_ . ',(?:(?!\\{"id" ?:).)*' } @ids;
     return qr/^\{"items":\[$items\],"next_cursor":/s;
 }
 
