@@ -309,6 +309,7 @@ SELECT format('ALTER TABLE %s ADD CONSTRAINT %s %s', tbl, name, def) FROM seed_f
 -- columns were computed above; this only writes rows that differ), listing.
 SELECT catalog_recompute_derived();
 SELECT catalog_listing_rebuild();
+SELECT product_documents_rebuild();
 
 \if :replica
 SET LOCAL session_replication_role = origin;
