@@ -1,5 +1,5 @@
-# Precomputed product documents stay equal to what the builder makes from
-# the catalog, after every kind of write, whoever makes it (plain SQL here).
+# Precomputed product documents and listing rows (with their ready list
+# items) stay equal to what their builders make from the catalog, after every kind of write, whoever makes it (plain SQL here).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Nexus::Test;
@@ -8,7 +8,7 @@ Nexus::Test::ctl_server();
 Nexus::Test::reset_fixture();
 END { Nexus::Test::reset_fixture() if $ENV{NEXUS_TEST_PG_PORT} }
 
-our $Verify = "SELECT count(*) FROM product_documents_verify()";
+our $Verify = "SELECT (SELECT count(*) FROM product_documents_verify()) + (SELECT count(*) FROM catalog_listing_verify())";
 
 add_block_preprocessor(sub {
     my $block = shift;

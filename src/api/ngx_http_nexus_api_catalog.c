@@ -19,8 +19,9 @@
 
 
 /*
- * Each item is composed by PostgreSQL (json_build_object) in the same shape
- * as the documents; C only joins the items and adds the page envelope.
+ * Each item is stored ready in the listing row (catalog_listing.item, the
+ * same shape as the documents); C only joins the items and adds the page
+ * envelope.
  */
 #define NGX_HTTP_NEXUS_LIST_SQL(key, cond, order)                             \
     "WITH f AS (SELECT "                                                      \
@@ -29,15 +30,7 @@
     "CASE WHEN $2::text IS NULL THEN 0::bigint "                              \
     "ELSE (SELECT id FROM vendors WHERE slug = $2 AND status = 'active') "    \
     "END AS ven) "                                                            \
-    "SELECT f.cat, f.ven, l.product_id, " key ", "                            \
-    "json_build_object('id', l.product_id, 'slug', l.slug, "                  \
-    "'name', l.name, 'price', json_build_object('min', l.price_min, "         \
-    "'max', l.price_max, 'currency', l.currency), "                           \
-    "'compare_at_price', l.compare_at_price, 'in_stock', l.in_stock, "        \
-    "'rating', json_build_object('average', l.rating_avg, "                   \
-    "'count', l.rating_count), 'image_url', l.image_url, "                    \
-    "'vendor', json_build_object('slug', l.vendor_slug, "                     \
-    "'name', l.vendor_name), 'created_at', nexus_json_ts(l.created_at)) "     \
+    "SELECT f.cat, f.ven, l.product_id, " key ", l.item "                    \
     "FROM f LEFT JOIN LATERAL (SELECT * FROM catalog_listing l "              \
     "WHERE l.category_id = f.cat "                                            \
     "AND ($2::text IS NULL OR l.vendor_id = f.ven) "                          \
