@@ -40,6 +40,8 @@ typedef struct {
     ngx_msec_t                  redis_connect_timeout;
     ngx_msec_t                  redis_command_timeout;
 
+    size_t                      cache_local_size;   /* per worker */
+
     ngx_int_t                   request_id_index;
     ngx_flag_t                  used;
 } ngx_http_nexus_main_conf_t;
@@ -48,6 +50,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t                  api;
     ngx_flag_t                  cache;
+    ngx_flag_t                  cache_local;
     ngx_msec_t                  cache_ttl;
     ngx_uint_t                  page_size;
     ngx_uint_t                  page_size_max;
@@ -122,6 +125,14 @@ ngx_int_t ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
     ngx_http_nexus_endpoint_pt miss);
 ngx_int_t ngx_http_nexus_send_cacheable(ngx_http_nexus_ctx_t *ctx,
     ngx_str_t *body);
+
+/* ngx_http_nexus_cache_local.c: the per-worker cache in front of Redis */
+ngx_int_t ngx_http_nexus_cache_local_init(ngx_cycle_t *cycle, size_t size);
+void ngx_http_nexus_cache_local_exit(void);
+ngx_int_t ngx_http_nexus_cache_local_get(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *value);
+void ngx_http_nexus_cache_local_put(ngx_str_t *key, u_char *value,
+    size_t len, ngx_msec_t ttl);
 
 /* ngx_http_nexus_listen.c: the catalog version, kept fresh by LISTEN */
 ngx_int_t ngx_http_nexus_listen_init(ngx_cycle_t *cycle,

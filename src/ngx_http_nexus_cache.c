@@ -1,5 +1,6 @@
 /*
- * The response cache for catalog GETs, in Redis.
+ * The response cache for catalog GETs, in Redis, with an optional
+ * per-worker copy in front of it (ngx_http_nexus_cache_local.c).
  *
  * Keys carry the catalog version (see ngx_http_nexus_listen.c), so a change
  * in PostgreSQL makes older entries unreachable at once; they expire by TTL.
@@ -15,6 +16,8 @@
 
 
 static void ngx_http_nexus_cache_on_get(void *data, redisReply *reply);
+static ngx_int_t ngx_http_nexus_cache_send_hit(ngx_http_nexus_ctx_t *ctx,
+    ngx_str_t *value);
 static void ngx_http_nexus_cache_cleanup(void *data);
 static ngx_int_t ngx_http_nexus_cache_status(ngx_http_request_t *r,
     const char *status);
@@ -27,6 +30,8 @@ ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
     u_char                      *p;
     size_t                       len;
     uint64_t                     version;
+    ngx_int_t                    rc;
+    ngx_str_t                    value;
     const char                  *argv[2];
     size_t                       argvlen[2];
     ngx_http_request_t          *r;
@@ -61,6 +66,18 @@ ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
                          - p;
     ctx->cache_miss = miss;
 
+    rc = ctx->lcf->cache_local
+         ? ngx_http_nexus_cache_local_get(r, &ctx->cache_key, &value)
+         : NGX_DECLINED;
+
+    if (rc == NGX_OK) {
+        return ngx_http_nexus_cache_send_hit(ctx, &value);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_ERROR;
@@ -75,9 +92,7 @@ ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
                                        argv, argvlen);
 
     if (cmd == NULL) {
-        /* no Redis now: serve from PostgreSQL, do not try to store */
-        ngx_str_null(&ctx->cache_key);
-
+        /* no Redis now: serve from PostgreSQL (and the local cache) */
         if (ngx_http_nexus_cache_status(r, "BYPASS") != NGX_OK) {
             return NGX_ERROR;
         }
@@ -98,9 +113,8 @@ ngx_http_nexus_cache_on_get(void *data, redisReply *reply)
 {
     ngx_http_nexus_ctx_t *ctx = data;
 
-    u_char              *p;
     ngx_int_t            rc;
-    ngx_str_t            body, etag;
+    ngx_str_t            value;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
@@ -113,35 +127,23 @@ ngx_http_nexus_cache_on_get(void *data, redisReply *reply)
         && reply->str[NGX_HTTP_NEXUS_ETAG_LEN] == '\n')
     {
         /* the reply is freed when this callback returns */
-        p = ngx_pnalloc(r->pool, reply->len);
-        if (p == NULL) {
+        value.len = reply->len;
+        value.data = ngx_pnalloc(r->pool, reply->len);
+        if (value.data == NULL) {
             ngx_http_nexus_finalize(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
             goto done;
         }
 
-        ngx_memcpy(p, reply->str, reply->len);
+        ngx_memcpy(value.data, reply->str, reply->len);
 
-        etag.data = p;
-        etag.len = NGX_HTTP_NEXUS_ETAG_LEN;
-        body.data = p + NGX_HTTP_NEXUS_ETAG_LEN + 1;
-        body.len = reply->len - NGX_HTTP_NEXUS_ETAG_LEN - 1;
-
-        ngx_str_null(&ctx->cache_key);
-
-        if (ngx_http_nexus_cache_status(r, "HIT") != NGX_OK) {
-            rc = NGX_ERROR;
-
-        } else {
-            rc = ngx_http_nexus_send_body(r, NGX_HTTP_OK, &body, &etag);
+        if (ctx->lcf->cache_local) {
+            ngx_http_nexus_cache_local_put(&ctx->cache_key, value.data,
+                                           value.len, ctx->lcf->cache_ttl);
         }
 
-        ngx_http_nexus_finalize(ctx, rc);
+        ngx_http_nexus_finalize(ctx,
+                                ngx_http_nexus_cache_send_hit(ctx, &value));
         goto done;
-    }
-
-    if (reply == NULL) {
-        /* Redis failed: do not try to store this one either */
-        ngx_str_null(&ctx->cache_key);
     }
 
     if (ngx_http_nexus_cache_status(r, reply ? "MISS" : "BYPASS") != NGX_OK) {
@@ -158,6 +160,29 @@ ngx_http_nexus_cache_on_get(void *data, redisReply *reply)
 done:
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/* value: the ETag, a newline, the body */
+
+static ngx_int_t
+ngx_http_nexus_cache_send_hit(ngx_http_nexus_ctx_t *ctx, ngx_str_t *value)
+{
+    ngx_str_t  body, etag;
+
+    etag.data = value->data;
+    etag.len = NGX_HTTP_NEXUS_ETAG_LEN;
+    body.data = value->data + NGX_HTTP_NEXUS_ETAG_LEN + 1;
+    body.len = value->len - NGX_HTTP_NEXUS_ETAG_LEN - 1;
+
+    /* nothing to store after a hit */
+    ngx_str_null(&ctx->cache_key);
+
+    if (ngx_http_nexus_cache_status(ctx->request, "HIT") != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_nexus_send_body(ctx->request, NGX_HTTP_OK, &body, &etag);
 }
 
 
@@ -212,6 +237,13 @@ ngx_http_nexus_send_cacheable(ngx_http_nexus_ctx_t *ctx, ngx_str_t *body)
 
     if (ctx->cache_key.len) {
         ngx_memcpy(v + NGX_HTTP_NEXUS_ETAG_LEN + 1, body->data, body->len);
+
+        if (ctx->lcf->cache_local) {
+            ngx_http_nexus_cache_local_put(&ctx->cache_key, v,
+                                           NGX_HTTP_NEXUS_ETAG_LEN + 1
+                                           + body->len,
+                                           ctx->lcf->cache_ttl);
+        }
 
         argv[0] = "SET";
         argvlen[0] = 3;

@@ -146,11 +146,25 @@ static ngx_command_t  ngx_http_nexus_commands[] = {
       offsetof(ngx_http_nexus_main_conf_t, redis_command_timeout),
       NULL },
 
+    { ngx_string("nexus_cache_local_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, cache_local_size),
+      NULL },
+
     { ngx_string("nexus_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_nexus_loc_conf_t, cache),
+      NULL },
+
+    { ngx_string("nexus_cache_local"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_nexus_loc_conf_t, cache_local),
       NULL },
 
     { ngx_string("nexus_cache_ttl"),
@@ -235,6 +249,7 @@ ngx_http_nexus_create_main_conf(ngx_conf_t *cf)
     nmcf->redis_pool_size = NGX_CONF_UNSET_UINT;
     nmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
     nmcf->redis_command_timeout = NGX_CONF_UNSET_MSEC;
+    nmcf->cache_local_size = NGX_CONF_UNSET_SIZE;
     nmcf->request_id_index = NGX_ERROR;
 
     return nmcf;
@@ -257,6 +272,14 @@ ngx_http_nexus_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(nmcf->redis_pool_size, 2);
     ngx_conf_init_msec_value(nmcf->redis_connect_timeout, 1000);
     ngx_conf_init_msec_value(nmcf->redis_command_timeout, 500);
+    ngx_conf_init_size_value(nmcf->cache_local_size, 0);
+
+    if (nmcf->cache_local_size && nmcf->cache_local_size < 64 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: \"nexus_cache_local_size\" must be 0 "
+                           "(off) or at least 64k");
+        return NGX_CONF_ERROR;
+    }
 
     if (nmcf->used && nmcf->pg_conninfo.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -286,6 +309,7 @@ ngx_http_nexus_create_loc_conf(ngx_conf_t *cf)
 
     nlcf->api = NGX_CONF_UNSET;
     nlcf->cache = NGX_CONF_UNSET;
+    nlcf->cache_local = NGX_CONF_UNSET;
     nlcf->cache_ttl = NGX_CONF_UNSET_MSEC;
     nlcf->page_size = NGX_CONF_UNSET_UINT;
     nlcf->page_size_max = NGX_CONF_UNSET_UINT;
@@ -303,6 +327,7 @@ ngx_http_nexus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
     ngx_conf_merge_value(conf->cache, prev->cache, 0);
+    ngx_conf_merge_value(conf->cache_local, prev->cache_local, 1);
     ngx_conf_merge_msec_value(conf->cache_ttl, prev->cache_ttl, 300000);
     ngx_conf_merge_uint_value(conf->page_size, prev->page_size, 24);
     ngx_conf_merge_uint_value(conf->page_size_max, prev->page_size_max, 100);
@@ -691,6 +716,12 @@ ngx_http_nexus_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_nexus_cache_local_init(cycle, nmcf->cache_local_size)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_nexus_listen_init(cycle, nmcf);
 }
 
@@ -699,6 +730,7 @@ static void
 ngx_http_nexus_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_nexus_listen_exit();
+    ngx_http_nexus_cache_local_exit();
     ngx_http_nexus_redis_exit_process();
     ngx_http_nexus_pg_exit_process();
 }

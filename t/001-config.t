@@ -180,3 +180,15 @@ GET /api/categories
 --- error_code: 200
 --- no_error_log
 [error]
+
+
+
+=== TEST 14: a per-worker cache too small to be useful
+--- http_config
+    nexus_postgres "host=127.0.0.1 dbname=x";
+    nexus_cache_local_size 1k;
+--- config
+    location /api/ { nexus_api; }
+--- must_die
+--- error_log
+"nexus_cache_local_size" must be 0 (off) or at least 64k

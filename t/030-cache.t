@@ -206,3 +206,48 @@ If-None-Match: *
 [400, 404, 404]
 --- response_headers eval
 ["", "X-Cache: MISS", "X-Cache: MISS"]
+
+
+
+=== TEST 11: the per-worker cache answers without Redis, and follows every change
+--- http_config
+    nexus_postgres "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DB user=$TEST_NGINX_PG_USER";
+    nexus_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    nexus_cache_local_size 1m;
+--- request eval
+["GET /api/categories",
+ "GET /api/categories",
+ "POST /_ctl/redis_stop",
+ "GET /api/categories",
+ "POST /_ctl/sql\nUPDATE categories SET name = 'Gadgets' WHERE slug = 'electronics'",
+ "GET /_ctl/sleep?s=0.2",
+ "GET /api/categories",
+ "GET /api/categories",
+ "POST /_ctl/redis_start",
+ "GET /_ctl/sleep?s=1.2",
+ "GET /api/categories/electronics",
+ "GET /api/categories/electronics"]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: HIT", "", "X-Cache: HIT", "", "", "X-Cache: BYPASS", "X-Cache: HIT", "", "", "X-Cache: MISS", "X-Cache: HIT"]
+--- response_body_like eval
+['"name":"Electronics"', '"name":"Electronics"', "ok", '"name":"Electronics"', "", "ok", '"name":"Gadgets"', '"name":"Gadgets"', "ok", "ok", '"name" : "Gadgets"', '"name" : "Gadgets"']
+--- timeout: 20
+
+
+
+=== TEST 12: nexus_cache_local off keeps a location on Redis alone
+--- http_config
+    nexus_postgres "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DB user=$TEST_NGINX_PG_USER";
+    nexus_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    nexus_cache_local_size 1m;
+--- config
+    location /api/ {
+        nexus_api;
+        nexus_cache on;
+        nexus_cache_local off;
+    }
+    location /_ctl/ { proxy_pass http://127.0.0.1:$TEST_NGINX_CTL_PORT; }
+--- request eval
+["GET /api/vendors/acme", "GET /api/vendors/acme", "POST /_ctl/redis_flush", "GET /api/vendors/acme"]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: HIT", "", "X-Cache: MISS"]
