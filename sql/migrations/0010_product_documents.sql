@@ -263,4 +263,4 @@ LANGUAGE sql STABLE AS $$
     SELECT doc FROM product_documents WHERE slug = p_slug
 $$;
 
-SELECT product_documents_rebuild();
+DO $$ BEGIN PERFORM product_documents_rebuild(); END $$;
