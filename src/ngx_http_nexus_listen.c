@@ -115,7 +115,7 @@ ngx_http_nexus_listen_connect(ngx_event_t *ev)
                                      ngx_http_nexus_pg_values(),
                                      ls->conf->pg_connect_timeout, ls->log);
     if (pc == NULL) {
-        ngx_add_timer(&ls->retry, NGX_HTTP_NEXUS_LISTEN_RETRY);
+        ngx_http_nexus_listen_lost();
         return;
     }
 

@@ -55,6 +55,7 @@ static void ngx_http_nexus_pg_on_idle_input(ngx_http_nexus_pg_conn_t *pc,
 static void ngx_http_nexus_pg_on_close(ngx_http_nexus_pg_conn_t *pc,
     ngx_int_t rc);
 static void ngx_http_nexus_pg_wait_timeout(ngx_event_t *ev);
+static void ngx_http_nexus_pg_outage(ngx_http_nexus_pg_conn_t *pc);
 static void ngx_http_nexus_pg_cleanup(void *data);
 
 
@@ -254,6 +255,7 @@ ngx_http_nexus_pg_open(ngx_http_nexus_pg_session_t *s)
                                      pool->conf->pg_connect_timeout,
                                      pool->log);
     if (pc == NULL) {
+        ngx_http_nexus_pg_outage(NULL);
         return NGX_HTTP_NEXUS_PG_DOWN;
     }
 
@@ -445,13 +447,7 @@ ngx_http_nexus_pg_on_connect(ngx_http_nexus_pg_conn_t *pc, ngx_int_t rc)
     s = pc->data;
 
     if (rc != NGX_OK) {
-        if (!pool->down) {
-            ngx_log_error(NGX_LOG_ERR, pool->log, 0,
-                          "nexus: postgres is unreachable (%s); requests "
-                          "get 503 until it is back",
-                          ngx_http_nexus_pg_conn_error(pc));
-            pool->down = 1;
-        }
+        ngx_http_nexus_pg_outage(pc);
 
         if (s) {
             s->pc = NULL;
@@ -483,6 +479,26 @@ ngx_http_nexus_pg_on_connect(ngx_http_nexus_pg_conn_t *pc, ngx_int_t rc)
     if (ngx_http_nexus_pg_start(s) != NGX_OK) {
         ngx_http_nexus_pg_deliver(s, NULL, NGX_HTTP_NEXUS_PG_DOWN);
     }
+}
+
+
+/* a failed connect: logged once per outage, with libpq's reason */
+
+static void
+ngx_http_nexus_pg_outage(ngx_http_nexus_pg_conn_t *pc)
+{
+    ngx_http_nexus_pg_pool_t  *pool;
+
+    pool = ngx_http_nexus_pg_pool;
+
+    if (pool->down) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, pool->log, 0,
+                  "nexus: postgres is unreachable (%s); requests get 503 "
+                  "until it is back", ngx_http_nexus_pg_conn_error(pc));
+    pool->down = 1;
 }
 
 

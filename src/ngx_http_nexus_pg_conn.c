@@ -51,10 +51,13 @@ ngx_http_nexus_pg_conn_open(const char *const *keywords,
     pc->conn = PQconnectStartParams(keywords, values, 1);
 
     if (pc->conn == NULL || PQstatus(pc->conn) == CONNECTION_BAD) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "nexus: postgres connect failed: %s",
-                      pc->conn ? ngx_http_nexus_pg_conn_error(pc)
-                               : "out of memory");
+        /*
+         * refused at once (a Unix socket, say): the owner reports it, once
+         * per outage; the message stays readable until the next failure
+         */
+        (void) ngx_http_nexus_pg_conn_error(pc);
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "nexus: postgres connect refused at once");
         ngx_http_nexus_pg_conn_close(pc);
         return NULL;
     }
@@ -575,19 +578,31 @@ ngx_http_nexus_pg_value(PGresult *res, int row, int col, ngx_str_t *out)
 }
 
 
-/* libpq's message on one line, for the error log */
+/*
+ * libpq's message on one line, for the error log; with pc NULL, the last
+ * message made (that of a connection refused at once and already freed)
+ */
+
+static u_char  ngx_http_nexus_pg_error_buf[512] = "no connection";
+
 
 const char *
 ngx_http_nexus_pg_conn_error(ngx_http_nexus_pg_conn_t *pc)
 {
     u_char       *p, *last;
+    u_char       *buf;
     const char   *msg;
 
-    static u_char  buf[512];
+    buf = ngx_http_nexus_pg_error_buf;
 
-    msg = pc->conn ? PQerrorMessage(pc->conn) : "no connection";
+    if (pc == NULL) {
+        return (const char *) buf;
+    }
 
-    last = ngx_cpystrn(buf, (u_char *) msg, sizeof(buf));
+    msg = pc->conn ? PQerrorMessage(pc->conn) : "out of memory";
+
+    last = ngx_cpystrn(buf, (u_char *) msg,
+                       sizeof(ngx_http_nexus_pg_error_buf));
 
     while (last > buf && (last[-1] == '\n' || last[-1] == ' ')) {
         *--last = '\0';

@@ -172,7 +172,9 @@ nexus_pg_start() {
         touch "$pg_log" && chown postgres: "$pg_log"
         _nexus_pg_traversable "$pg_root"
     fi
-    chmod 700 "$pg_sock"
+    # nginx workers (another user) connect on the socket; loopback TCP is
+    # open to local users with trust auth anyway, so this exposes nothing new
+    chmod 755 "$pg_sock"
 
     if [ ! -f "$pg_data/PG_VERSION" ]; then
         _nexus_log "stack: initdb $pg_data"
