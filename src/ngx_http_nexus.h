@@ -115,6 +115,7 @@ ngx_int_t ngx_http_nexus_send_unavailable(ngx_http_request_t *r,
 ngx_int_t ngx_http_nexus_add_header(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
 void ngx_http_nexus_etag(ngx_str_t *body, u_char *out);
+void ngx_http_nexus_response_exit(void);
 void ngx_http_nexus_finalize(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc);
 
 #define NGX_HTTP_NEXUS_ETAG_LEN  34     /* quoted 32 hex digits */

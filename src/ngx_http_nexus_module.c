@@ -730,6 +730,7 @@ static void
 ngx_http_nexus_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_nexus_listen_exit();
+    ngx_http_nexus_response_exit();
     ngx_http_nexus_cache_local_exit();
     ngx_http_nexus_redis_exit_process();
     ngx_http_nexus_pg_exit_process();

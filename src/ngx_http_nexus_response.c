@@ -8,6 +8,10 @@
 
 
 static void ngx_http_nexus_json_decref(void *data);
+
+
+static EVP_MD      *ngx_http_nexus_sha1;
+static EVP_MD_CTX  *ngx_http_nexus_sha1_ctx;
 static ngx_int_t ngx_http_nexus_not_modified(ngx_http_request_t *r,
     ngx_str_t *etag);
 
@@ -72,18 +76,34 @@ ngx_http_nexus_add_header(ngx_http_request_t *r, const char *name,
  */
 
 void
+ngx_http_nexus_response_exit(void)
+{
+    EVP_MD_CTX_free(ngx_http_nexus_sha1_ctx);
+    EVP_MD_free(ngx_http_nexus_sha1);
+
+    ngx_http_nexus_sha1_ctx = NULL;
+    ngx_http_nexus_sha1 = NULL;
+}
+
+
+void
 ngx_http_nexus_etag(ngx_str_t *body, u_char *out)
 {
     u_char        digest[EVP_MAX_MD_SIZE];
     unsigned int  len;
 
-    /* fetched once per worker: an implicit fetch per call costs more */
-    static EVP_MD       *sha1;
-    static EVP_MD_CTX   *mdctx;
+    EVP_MD      *sha1;
+    EVP_MD_CTX  *mdctx;
+
+    sha1 = ngx_http_nexus_sha1;
+    mdctx = ngx_http_nexus_sha1_ctx;
 
     if (sha1 == NULL) {
+        /* fetched once per worker: an implicit fetch per call costs more */
         sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
         mdctx = EVP_MD_CTX_new();
+        ngx_http_nexus_sha1 = sha1;
+        ngx_http_nexus_sha1_ctx = mdctx;
     }
 
     if (sha1 == NULL || mdctx == NULL
