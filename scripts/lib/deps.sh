@@ -4,8 +4,7 @@
 NEXUS_BUILD_PKGS="build-essential nginx-dev libpq-dev libhiredis-dev
     libjansson-dev libssl-dev postgresql-client"
 NEXUS_RUN_PKGS="nginx postgresql postgresql-contrib redis-server"
-NEXUS_TEST_PKGS="libtest-base-perl libwww-perl libjson-pp-perl
-    valgrind nodejs npm"
+NEXUS_TEST_PKGS="libtest-base-perl libwww-perl libjson-pp-perl valgrind"
 NEXUS_BENCH_PKGS="wrk postgresql-contrib util-linux"
 
 nexus_install_pkgs() {
