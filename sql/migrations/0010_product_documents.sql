@@ -9,6 +9,9 @@
 -- admin tool, psql), the same way catalog_listing is kept. A page is then one
 -- primary-key lookup.
 --
+-- Timestamps in UTC ISO 8601 (nexus_json_ts), money in minor units,
+-- rating.average with two decimals, as the other documents of 0006.
+--
 -- Invariant: product_documents holds exactly the visible products (product
 -- 'active', vendor 'active'), each with doc = nexus_product_document(id).
 -- The embedded vendor is {id, slug, name}: its rating moves with every review
@@ -257,8 +260,10 @@ $$;
 CREATE TRIGGER zz_products_docs_trunc AFTER TRUNCATE ON products
     FOR EACH STATEMENT EXECUTE FUNCTION product_documents_truncated();
 
--- The API function now reads the table.
-CREATE OR REPLACE FUNCTION nexus_api_product(p_slug text) RETURNS json
+-- The visible product by slug, as GET /api/products/{slug} serves it (NULL
+-- when there is none). Only active variants are listed; a visible product
+-- without one has price {min:null,max:null} and is absent from listings.
+CREATE FUNCTION nexus_api_product(p_slug text) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT doc FROM product_documents WHERE slug = p_slug
 $$;
