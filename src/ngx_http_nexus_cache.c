@@ -224,7 +224,9 @@ ngx_http_nexus_send_cacheable(ngx_http_nexus_ctx_t *ctx, ngx_str_t *body)
 
     r = ctx->request;
 
-    v = ngx_pnalloc(r->pool, NGX_HTTP_NEXUS_ETAG_LEN + 1 + body->len);
+    /* room for the stored copy (ETag, newline, body) only when storing */
+    v = ngx_pnalloc(r->pool, NGX_HTTP_NEXUS_ETAG_LEN + 1
+                             + (ctx->cache_key.len ? body->len : 0));
     if (v == NULL) {
         return NGX_ERROR;
     }
