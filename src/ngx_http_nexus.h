@@ -42,6 +42,17 @@ typedef struct {
 
     size_t                      cache_local_size;   /* per worker */
 
+    /* accounts and security: see ngx_http_nexus_auth.h */
+    void                       *jwt;            /* keys, jwt.c */
+    ngx_str_t                   jwt_issuer;
+    ngx_str_t                   jwt_audience;
+    time_t                      access_ttl;
+    time_t                      refresh_ttl;
+    time_t                      session_ttl;
+    void                       *password;       /* scrypt, password.c */
+    ngx_str_t                   password_thread_pool;
+    ngx_array_t                *limit_zones;    /* limit.c */
+
     ngx_int_t                   request_id_index;
     ngx_flag_t                  used;
 } ngx_http_nexus_main_conf_t;
@@ -55,7 +66,35 @@ typedef struct {
     ngx_uint_t                  page_size;
     ngx_uint_t                  page_size_max;
     ngx_flag_t                  debug_endpoints;
+
+    ngx_array_t                *limits;         /* nexus_limit, limit.c */
+    size_t                      body_max;
+    ngx_uint_t                  cookie_secure;
 } ngx_http_nexus_loc_conf_t;
+
+
+#define NGX_HTTP_NEXUS_COOKIE_SECURE_OFF   0
+#define NGX_HTTP_NEXUS_COOKIE_SECURE_ON    1
+#define NGX_HTTP_NEXUS_COOKIE_SECURE_AUTH  2    /* when the request is TLS */
+
+
+/* how the caller proved who they are */
+#define NGX_HTTP_NEXUS_AUTH_NONE    0
+#define NGX_HTTP_NEXUS_AUTH_BEARER  1
+#define NGX_HTTP_NEXUS_AUTH_COOKIE  2
+
+
+typedef struct {
+    int64_t                     user_id;        /* 0: anonymous */
+    int64_t                     session_id;
+    ngx_uint_t                  via;
+    ngx_str_t                   user_id_text;
+    ngx_str_t                   session_id_text;
+    ngx_str_t                   email;
+    unsigned                    admin:1;
+    unsigned                    customer:1;
+    unsigned                    seller:1;       /* staff of some store */
+} ngx_http_nexus_principal_t;
 
 
 typedef ngx_int_t (*ngx_http_nexus_endpoint_pt)(ngx_http_nexus_ctx_t *ctx);
@@ -88,6 +127,20 @@ struct ngx_http_nexus_ctx_s {
 
     ngx_http_log_handler_pt     log_handler;
 
+    /* the route's rules */
+    void                       *route;
+    ngx_uint_t                  sensitive;      /* limits fail closed */
+
+    /* the request body, parsed; NULL when there is none */
+    json_t                     *body;
+
+    /* the caller, once authenticated */
+    ngx_http_nexus_principal_t  principal;
+
+    /* state of the rate limiter and the password hasher */
+    void                       *limit;
+    void                       *password;
+
     /* endpoint state */
     void                       *data;
 };
@@ -95,6 +148,10 @@ struct ngx_http_nexus_ctx_s {
 
 extern ngx_module_t  ngx_http_nexus_module;
 
+
+/* ngx_http_nexus_module.c */
+ngx_int_t ngx_http_nexus_conf_secret(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_str_t *source, ngx_str_t *out);
 
 /* ngx_http_nexus_handler.c */
 ngx_int_t ngx_http_nexus_handler(ngx_http_request_t *r);

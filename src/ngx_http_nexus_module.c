@@ -6,6 +6,7 @@
 #include "ngx_http_nexus.h"
 #include "ngx_http_nexus_pg.h"
 #include "ngx_http_nexus_redis.h"
+#include "ngx_http_nexus_auth.h"
 
 
 static void *ngx_http_nexus_create_main_conf(ngx_conf_t *cf);
@@ -43,6 +44,13 @@ static ngx_conf_num_bounds_t  ngx_http_nexus_redis_pool_bounds = {
 
 static ngx_conf_post_t  ngx_http_nexus_page_size_post = {
     ngx_http_nexus_check_page_size
+};
+
+static ngx_conf_enum_t  ngx_http_nexus_cookie_secure[] = {
+    { ngx_string("off"), NGX_HTTP_NEXUS_COOKIE_SECURE_OFF },
+    { ngx_string("on"), NGX_HTTP_NEXUS_COOKIE_SECURE_ON },
+    { ngx_string("auto"), NGX_HTTP_NEXUS_COOKIE_SECURE_AUTH },
+    { ngx_null_string, 0 }
 };
 
 
@@ -195,6 +203,90 @@ static ngx_command_t  ngx_http_nexus_commands[] = {
       offsetof(ngx_http_nexus_loc_conf_t, debug_endpoints),
       NULL },
 
+    { ngx_string("nexus_jwt_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3|NGX_CONF_TAKE4,
+      ngx_http_nexus_jwt_key_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("nexus_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, jwt_issuer),
+      NULL },
+
+    { ngx_string("nexus_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, jwt_audience),
+      NULL },
+
+    { ngx_string("nexus_access_token_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, access_ttl),
+      NULL },
+
+    { ngx_string("nexus_refresh_token_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, refresh_ttl),
+      NULL },
+
+    { ngx_string("nexus_session_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, session_ttl),
+      NULL },
+
+    { ngx_string("nexus_password_scrypt"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3,
+      ngx_http_nexus_password_scrypt_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("nexus_password_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, password_thread_pool),
+      NULL },
+
+    { ngx_string("nexus_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_nexus_limit_zone_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("nexus_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_nexus_limit_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("nexus_body_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_nexus_loc_conf_t, body_max),
+      NULL },
+
+    { ngx_string("nexus_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_nexus_loc_conf_t, cookie_secure),
+      &ngx_http_nexus_cookie_secure },
+
       ngx_null_command
 };
 
@@ -251,6 +343,9 @@ ngx_http_nexus_create_main_conf(ngx_conf_t *cf)
     nmcf->redis_command_timeout = NGX_CONF_UNSET_MSEC;
     nmcf->cache_local_size = NGX_CONF_UNSET_SIZE;
     nmcf->request_id_index = NGX_ERROR;
+    nmcf->access_ttl = NGX_CONF_UNSET;
+    nmcf->refresh_ttl = NGX_CONF_UNSET;
+    nmcf->session_ttl = NGX_CONF_UNSET;
 
     return nmcf;
 }
@@ -273,6 +368,30 @@ ngx_http_nexus_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(nmcf->redis_connect_timeout, 1000);
     ngx_conf_init_msec_value(nmcf->redis_command_timeout, 500);
     ngx_conf_init_size_value(nmcf->cache_local_size, 0);
+    ngx_conf_init_value(nmcf->access_ttl, 900);
+    ngx_conf_init_value(nmcf->refresh_ttl, 30 * 86400);
+    ngx_conf_init_value(nmcf->session_ttl, 7 * 86400);
+
+    if (nmcf->jwt_issuer.data == NULL) {
+        ngx_str_set(&nmcf->jwt_issuer, "nexus");
+    }
+
+    if (nmcf->jwt_audience.data == NULL) {
+        ngx_str_set(&nmcf->jwt_audience, "nexus-api");
+    }
+
+    if (nmcf->access_ttl < 10 || nmcf->access_ttl > 86400) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: \"nexus_access_token_ttl\" must be "
+                           "between 10s and 1d");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_nexus_jwt_init_conf(cf, nmcf) != NGX_CONF_OK
+        || ngx_http_nexus_password_init_conf(cf, nmcf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     if (nmcf->cache_local_size && nmcf->cache_local_size < 64 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -314,6 +433,9 @@ ngx_http_nexus_create_loc_conf(ngx_conf_t *cf)
     nlcf->page_size = NGX_CONF_UNSET_UINT;
     nlcf->page_size_max = NGX_CONF_UNSET_UINT;
     nlcf->debug_endpoints = NGX_CONF_UNSET;
+    nlcf->limits = NGX_CONF_UNSET_PTR;
+    nlcf->body_max = NGX_CONF_UNSET_SIZE;
+    nlcf->cookie_secure = NGX_CONF_UNSET_UINT;
 
     return nlcf;
 }
@@ -332,6 +454,13 @@ ngx_http_nexus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->page_size, prev->page_size, 24);
     ngx_conf_merge_uint_value(conf->page_size_max, prev->page_size_max, 100);
     ngx_conf_merge_value(conf->debug_endpoints, prev->debug_endpoints, 0);
+    ngx_conf_merge_size_value(conf->body_max, prev->body_max, 16384);
+    ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
+                              NGX_HTTP_NEXUS_COOKIE_SECURE_AUTH);
+
+    if (ngx_http_nexus_limit_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->page_size > conf->page_size_max) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -584,12 +713,7 @@ ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    u_char       *v;
-    size_t        len;
-    ngx_str_t    *value, *field, name;
-    ngx_file_t    file;
-    ngx_file_info_t  fi;
-    ssize_t       n;
+    ngx_str_t  *value, *field;
 
     field = (ngx_str_t *) (p + cmd->offset);
 
@@ -599,33 +723,60 @@ ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len > 4 && ngx_strncmp(value[1].data, "env:", 4) == 0) {
-        name.len = value[1].len - 4;
+    if (ngx_http_nexus_conf_secret(cf, &cmd->name, &value[1], field)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Reads a secret named by "file:PATH" or "env:NAME" into a NUL-terminated
+ * copy; directive names the directive in error messages. Up to 4096 bytes.
+ */
+
+ngx_int_t
+ngx_http_nexus_conf_secret(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_str_t *source, ngx_str_t *out)
+{
+    u_char           *v;
+    size_t            len;
+    ssize_t           n;
+    ngx_str_t         name;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+
+    if (source->len > 4 && ngx_strncmp(source->data, "env:", 4) == 0) {
+        name.len = source->len - 4;
         name.data = ngx_pnalloc(cf->pool, name.len + 1);
         if (name.data == NULL) {
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
-        *ngx_cpymem(name.data, value[1].data + 4, name.len) = '\0';
+        *ngx_cpymem(name.data, source->data + 4, name.len) = '\0';
 
         v = (u_char *) getenv((char *) name.data);
         if (v == NULL || *v == '\0') {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "nexus: environment variable \"%V\" for "
-                               "\"%V\" is not set", &name, &cmd->name);
-            return NGX_CONF_ERROR;
+                               "\"%V\" is not set", &name, directive);
+            return NGX_ERROR;
         }
 
         len = ngx_strlen(v);
 
-    } else if (value[1].len > 5
-               && ngx_strncmp(value[1].data, "file:", 5) == 0)
+    } else if (source->len > 5
+               && ngx_strncmp(source->data, "file:", 5) == 0)
     {
-        name.len = value[1].len - 5;
-        name.data = value[1].data + 5;
+        name.len = source->len - 5;
+        name.data = source->data + 5;
 
         if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
         ngx_memzero(&file, sizeof(ngx_file_t));
@@ -638,7 +789,7 @@ ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                                "nexus: cannot open secret file \"%V\"",
                                &name);
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
         if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
@@ -648,20 +799,20 @@ ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "nexus: secret file \"%V\" is unreadable or "
                                "larger than 4096 bytes", &name);
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
         v = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
         if (v == NULL) {
             ngx_close_file(file.fd);
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
         n = ngx_read_file(&file, v, ngx_file_size(&fi), 0);
         ngx_close_file(file.fd);
 
         if (n == NGX_ERROR) {
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
         len = n;
@@ -674,26 +825,26 @@ ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "nexus: secret file \"%V\" is empty", &name);
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "nexus: \"%V\" takes \"file:PATH\" or "
                            "\"env:NAME\", never the secret itself",
-                           &cmd->name);
-        return NGX_CONF_ERROR;
+                           directive);
+        return NGX_ERROR;
     }
 
-    field->data = ngx_pnalloc(cf->pool, len + 1);
-    if (field->data == NULL) {
-        return NGX_CONF_ERROR;
+    out->data = ngx_pnalloc(cf->pool, len + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
     }
 
-    field->len = len;
-    *ngx_cpymem(field->data, v, len) = '\0';
+    out->len = len;
+    *ngx_cpymem(out->data, v, len) = '\0';
 
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 
@@ -730,6 +881,7 @@ static void
 ngx_http_nexus_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_nexus_listen_exit();
+    ngx_http_nexus_jwt_exit();
     ngx_http_nexus_response_exit();
     ngx_http_nexus_cache_local_exit();
     ngx_http_nexus_redis_exit_process();
