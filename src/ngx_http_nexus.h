@@ -19,6 +19,11 @@
 
 typedef struct ngx_http_nexus_ctx_s  ngx_http_nexus_ctx_t;
 
+typedef ngx_int_t (*ngx_http_nexus_endpoint_pt)(ngx_http_nexus_ctx_t *ctx);
+/* receives the (status, body) an SQL endpoint answered */
+typedef ngx_int_t (*ngx_http_nexus_call_pt)(ngx_http_nexus_ctx_t *ctx,
+    ngx_uint_t status, ngx_str_t *body);
+
 
 typedef struct {
     /* PostgreSQL */
@@ -78,6 +83,27 @@ typedef struct {
 #define NGX_HTTP_NEXUS_COOKIE_SECURE_AUTH  2    /* when the request is TLS */
 
 
+/* who may call a route (see the table in ngx_http_nexus_handler.c) */
+#define NGX_HTTP_NEXUS_PUBLIC      0    /* anyone; credentials not read */
+#define NGX_HTTP_NEXUS_USER        1    /* any signed-in account */
+#define NGX_HTTP_NEXUS_SELLER      2    /* staff of an active store */
+#define NGX_HTTP_NEXUS_ADMIN       3    /* platform operator */
+
+/* route flags */
+#define NGX_HTTP_NEXUS_CACHED      0x01 /* answers go to the catalog cache */
+#define NGX_HTTP_NEXUS_SENSITIVE   0x02 /* limits fail closed, no-store */
+#define NGX_HTTP_NEXUS_DEBUG       0x04 /* only with nexus_debug_endpoints */
+
+
+typedef struct {
+    ngx_uint_t                  method;
+    ngx_str_t                   path;       /* "*" matches one segment */
+    ngx_uint_t                  access;
+    ngx_uint_t                  flags;
+    ngx_http_nexus_endpoint_pt  handler;
+} ngx_http_nexus_route_t;
+
+
 /* how the caller proved who they are */
 #define NGX_HTTP_NEXUS_AUTH_NONE    0
 #define NGX_HTTP_NEXUS_AUTH_BEARER  1
@@ -97,7 +123,29 @@ typedef struct {
 } ngx_http_nexus_principal_t;
 
 
-typedef ngx_int_t (*ngx_http_nexus_endpoint_pt)(ngx_http_nexus_ctx_t *ctx);
+
+
+/* a member of a JSON request body and what it must look like */
+#define NGX_HTTP_NEXUS_FIELD_STRING   0
+#define NGX_HTTP_NEXUS_FIELD_EMAIL    1
+#define NGX_HTTP_NEXUS_FIELD_SLUG     2
+#define NGX_HTTP_NEXUS_FIELD_UPPER    3     /* country, currency codes */
+#define NGX_HTTP_NEXUS_FIELD_ENUM     4
+#define NGX_HTTP_NEXUS_FIELD_URL      5
+#define NGX_HTTP_NEXUS_FIELD_BOOL     6
+#define NGX_HTTP_NEXUS_FIELD_INT      7
+#define NGX_HTTP_NEXUS_FIELD_OBJECT   8     /* max: most members */
+
+#define NGX_HTTP_NEXUS_FIELD_REQUIRED  1
+
+typedef struct {
+    const char                 *name;
+    ngx_uint_t                  type;
+    ngx_uint_t                  flags;
+    size_t                      min;        /* characters, or integer value */
+    size_t                      max;
+    const char                 *choices;    /* ENUM: "a\0b\0" */
+} ngx_http_nexus_field_t;
 
 
 typedef struct {
@@ -128,18 +176,27 @@ struct ngx_http_nexus_ctx_s {
     ngx_http_log_handler_pt     log_handler;
 
     /* the route's rules */
-    void                       *route;
+    ngx_http_nexus_route_t     *route;
     ngx_uint_t                  sensitive;      /* limits fail closed */
+    ngx_uint_t                  no_store;       /* Cache-Control: no-store */
 
     /* the request body, parsed; NULL when there is none */
     json_t                     *body;
+    json_t                     *invalid;        /* its problems */
+    ngx_http_nexus_endpoint_pt  body_next;
+
+    /* the second path segment a route captures, if any */
+    ngx_str_t                   path_param2;
 
     /* the caller, once authenticated */
     ngx_http_nexus_principal_t  principal;
 
-    /* state of the rate limiter and the password hasher */
+    /* state of authentication, the rate limiter and the password hasher */
+    void                       *auth;
     void                       *limit;
     void                       *password;
+
+    ngx_http_nexus_call_pt      call_done;
 
     /* endpoint state */
     void                       *data;
@@ -156,6 +213,19 @@ ngx_int_t ngx_http_nexus_conf_secret(ngx_conf_t *cf, ngx_str_t *directive,
 /* ngx_http_nexus_handler.c */
 ngx_int_t ngx_http_nexus_handler(ngx_http_request_t *r);
 ngx_str_t *ngx_http_nexus_arg(ngx_http_nexus_ctx_t *ctx, const char *name);
+void ngx_http_nexus_wait(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_continue(ngx_http_nexus_ctx_t *ctx);
+
+/* ngx_http_nexus_body.c */
+ngx_int_t ngx_http_nexus_body_start(ngx_http_nexus_ctx_t *ctx,
+    ngx_http_nexus_endpoint_pt next);
+ngx_int_t ngx_http_nexus_body_check(ngx_http_nexus_ctx_t *ctx,
+    const ngx_http_nexus_field_t *fields);
+ngx_int_t ngx_http_nexus_send_invalid(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_body_str(ngx_http_nexus_ctx_t *ctx,
+    const char *name, ngx_str_t *out);
+ngx_int_t ngx_http_nexus_body_text(ngx_http_nexus_ctx_t *ctx,
+    ngx_str_t *out);
 
 /* ngx_http_nexus_response.c */
 json_t *ngx_http_nexus_json_track(ngx_http_request_t *r, json_t *json);
@@ -198,12 +268,52 @@ ngx_int_t ngx_http_nexus_listen_init(ngx_cycle_t *cycle,
 void ngx_http_nexus_listen_exit(void);
 ngx_int_t ngx_http_nexus_catalog_version(uint64_t *version);
 
-/* api/ endpoints */
+/* api/ngx_http_nexus_api_call.c: endpoints that are one SQL function */
+ngx_int_t ngx_http_nexus_call(ngx_http_nexus_ctx_t *ctx, const char *endpoint,
+    json_t *meta_extra, ngx_http_nexus_call_pt done);
+ngx_int_t ngx_http_nexus_call_checked(ngx_http_nexus_ctx_t *ctx,
+    const char *endpoint, const ngx_http_nexus_field_t *fields);
+ngx_int_t ngx_http_nexus_call_send(ngx_http_nexus_ctx_t *ctx,
+    ngx_uint_t status, ngx_str_t *body);
+ngx_int_t ngx_http_nexus_call_member(ngx_http_nexus_ctx_t *ctx,
+    ngx_str_t *body, const char *name, ngx_str_t *out);
+
+/* api/ endpoints, routed by the table in ngx_http_nexus_handler.c */
 ngx_int_t ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_product_get(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_categories_tree(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_category_get(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_vendor_get(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_register(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_login(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_refresh(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_logout(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_verify_email(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_reset_request(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_reset_confirm(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_me_get(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_me_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_me_delete(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_me_password(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_me_verify_email(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_me_export(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_addresses_list(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_address_create(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_address_get(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_address_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_address_delete(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_store_apply(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_seller_stores(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_staff_list(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_staff_add(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_staff_remove(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_stores(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_store_approve(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_store_reject(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_store_suspend(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_users(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_user_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_audit(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_txn(ngx_http_nexus_ctx_t *ctx);
 

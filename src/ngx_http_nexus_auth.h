@@ -17,6 +17,16 @@
 #include "ngx_http_nexus.h"
 
 
+/* ngx_http_nexus_auth.c */
+
+/* authenticates the caller and applies the route's access level */
+ngx_int_t ngx_http_nexus_auth_start(ngx_http_nexus_ctx_t *ctx,
+    ngx_http_nexus_endpoint_pt next);
+/* sets the session cookie, or clears it when token is NULL */
+ngx_int_t ngx_http_nexus_auth_set_cookie(ngx_http_nexus_ctx_t *ctx,
+    ngx_str_t *token, time_t max_age);
+
+
 /* ngx_http_nexus_crypto.c */
 
 #define NGX_HTTP_NEXUS_TOKEN_LEN  43    /* 32 random bytes, base64url */

@@ -6,52 +6,96 @@
 
 #include "ngx_http_nexus.h"
 #include "ngx_http_nexus_pg.h"
+#include "ngx_http_nexus_auth.h"
 
 
-#define NGX_HTTP_NEXUS_GET   (NGX_HTTP_GET|NGX_HTTP_HEAD)
+#define NGX_HTTP_NEXUS_GET     NGX_HTTP_GET     /* HEAD too */
+#define NGX_HTTP_NEXUS_POST    NGX_HTTP_POST
+#define NGX_HTTP_NEXUS_PATCH   NGX_HTTP_PATCH
+#define NGX_HTTP_NEXUS_DELETE  NGX_HTTP_DELETE
+
+#define PUBLIC     NGX_HTTP_NEXUS_PUBLIC
+#define USER       NGX_HTTP_NEXUS_USER
+#define SELLER     NGX_HTTP_NEXUS_SELLER
+#define ADMIN      NGX_HTTP_NEXUS_ADMIN
+#define CACHED     NGX_HTTP_NEXUS_CACHED
+#define SENSITIVE  NGX_HTTP_NEXUS_SENSITIVE
+#define DEBUG      NGX_HTTP_NEXUS_DEBUG
+
+#define R(m, path, access, flags, handler)                                    \
+    { NGX_HTTP_NEXUS_##m, ngx_string(path), access, flags,                    \
+      ngx_http_nexus_api_##handler }
 
 
-typedef struct {
-    ngx_str_t                   prefix;
-    ngx_uint_t                  has_param;  /* prefix + one path segment */
-    ngx_uint_t                  methods;
-    ngx_str_t                   allow;
-    ngx_http_nexus_endpoint_pt  handler;
-    ngx_uint_t                  cacheable;
-    ngx_uint_t                  debug;
-} ngx_http_nexus_route_t;
-
-
-/* every public route, its methods and whether its answers are cached */
+/*
+ * Every route, who may call it, and how. This table is the authorization
+ * policy of the API: a route's access level is checked before its endpoint
+ * runs. Object-level rules (a customer's own addresses, a seller's own
+ * store) are enforced by the endpoints' SQL, which always filters by the
+ * caller's id; see README "Roles".
+ */
 static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
 
-    { ngx_string("/api/products"), 0, NGX_HTTP_NEXUS_GET,
-      ngx_string("GET, HEAD"), ngx_http_nexus_api_products_list, 1, 0 },
+    /* catalog */
+    R(GET,    "/api/products",                PUBLIC, CACHED, products_list),
+    R(GET,    "/api/products/*",              PUBLIC, CACHED, product_get),
+    R(GET,    "/api/categories",              PUBLIC, CACHED, categories_tree),
+    R(GET,    "/api/categories/*",            PUBLIC, CACHED, category_get),
+    R(GET,    "/api/vendors/*",               PUBLIC, CACHED, vendor_get),
 
-    { ngx_string("/api/products/"), 1, NGX_HTTP_NEXUS_GET,
-      ngx_string("GET, HEAD"), ngx_http_nexus_api_product_get, 1, 0 },
+    /* authentication */
+    R(POST,   "/api/auth/register",           PUBLIC, SENSITIVE, register),
+    R(POST,   "/api/auth/login",              PUBLIC, SENSITIVE, login),
+    R(POST,   "/api/auth/refresh",            PUBLIC, SENSITIVE, refresh),
+    R(POST,   "/api/auth/logout",             USER,   0, logout),
+    R(POST,   "/api/auth/verify-email",       PUBLIC, SENSITIVE, verify_email),
+    R(POST,   "/api/auth/password-reset",     PUBLIC, SENSITIVE, reset_request),
+    R(POST,   "/api/auth/password-reset/confirm",
+                                              PUBLIC, SENSITIVE, reset_confirm),
 
-    { ngx_string("/api/categories"), 0, NGX_HTTP_NEXUS_GET,
-      ngx_string("GET, HEAD"), ngx_http_nexus_api_categories_tree, 1, 0 },
+    /* the caller's own account */
+    R(GET,    "/api/me",                      USER,   0, me_get),
+    R(PATCH,  "/api/me",                      USER,   0, me_update),
+    R(DELETE, "/api/me",                      USER,   SENSITIVE, me_delete),
+    R(POST,   "/api/me/password",             USER,   SENSITIVE, me_password),
+    R(POST,   "/api/me/verify-email",         USER,   0, me_verify_email),
+    R(GET,    "/api/me/export",               USER,   0, me_export),
+    R(GET,    "/api/me/addresses",            USER,   0, addresses_list),
+    R(POST,   "/api/me/addresses",            USER,   0, address_create),
+    R(GET,    "/api/me/addresses/*",          USER,   0, address_get),
+    R(PATCH,  "/api/me/addresses/*",          USER,   0, address_update),
+    R(DELETE, "/api/me/addresses/*",          USER,   0, address_delete),
 
-    { ngx_string("/api/categories/"), 1, NGX_HTTP_NEXUS_GET,
-      ngx_string("GET, HEAD"), ngx_http_nexus_api_category_get, 1, 0 },
+    /* selling */
+    R(POST,   "/api/stores",                  USER,   0, store_apply),
+    R(GET,    "/api/seller/stores",           SELLER, 0, seller_stores),
+    R(GET,    "/api/seller/stores/*/staff",   SELLER, 0, staff_list),
+    R(POST,   "/api/seller/stores/*/staff",   SELLER, 0, staff_add),
+    R(DELETE, "/api/seller/stores/*/staff/*", SELLER, 0, staff_remove),
 
-    { ngx_string("/api/vendors/"), 1, NGX_HTTP_NEXUS_GET,
-      ngx_string("GET, HEAD"), ngx_http_nexus_api_vendor_get, 1, 0 },
+    /* platform operators */
+    R(GET,    "/api/admin/stores",            ADMIN,  0, admin_stores),
+    R(POST,   "/api/admin/stores/*/approve",  ADMIN,  0, admin_store_approve),
+    R(POST,   "/api/admin/stores/*/reject",   ADMIN,  0, admin_store_reject),
+    R(POST,   "/api/admin/stores/*/suspend",  ADMIN,  0, admin_store_suspend),
+    R(GET,    "/api/admin/users",             ADMIN,  0, admin_users),
+    R(PATCH,  "/api/admin/users/*",           ADMIN,  0, admin_user_update),
+    R(GET,    "/api/admin/audit",             ADMIN,  0, admin_audit),
 
-    { ngx_string("/api/_debug/sleep"), 0, NGX_HTTP_NEXUS_GET,
-      ngx_string("GET, HEAD"), ngx_http_nexus_api_debug_sleep, 0, 1 },
+    /* for the test suite, with nexus_debug_endpoints on */
+    R(GET,    "/api/_debug/sleep",            PUBLIC, DEBUG, debug_sleep),
+    R(GET,    "/api/_debug/txn",              PUBLIC, DEBUG, debug_txn),
 
-    { ngx_string("/api/_debug/txn"), 0, NGX_HTTP_NEXUS_GET,
-      ngx_string("GET, HEAD"), ngx_http_nexus_api_debug_txn, 0, 1 },
-
-    { ngx_null_string, 0, 0, ngx_null_string, NULL, 0, 0 }
+    { 0, ngx_null_string, 0, 0, NULL }
 };
 
 
 static ngx_http_nexus_route_t *ngx_http_nexus_route(ngx_http_request_t *r,
-    ngx_http_nexus_loc_conf_t *nlcf, ngx_str_t *param);
+    ngx_http_nexus_loc_conf_t *nlcf, ngx_str_t *params, ngx_str_t *allow);
+static ngx_int_t ngx_http_nexus_match(ngx_str_t *pattern, u_char *p,
+    u_char *last, ngx_str_t *params);
+static ngx_int_t ngx_http_nexus_after_body(ngx_http_nexus_ctx_t *ctx);
+static ngx_int_t ngx_http_nexus_after_limit(ngx_http_nexus_ctx_t *ctx);
 static ngx_int_t ngx_http_nexus_parse_args(ngx_http_nexus_ctx_t *ctx);
 static u_char *ngx_http_nexus_log_handler(ngx_http_request_t *r,
     ngx_http_request_t *sr, u_char *buf, size_t len);
@@ -62,27 +106,30 @@ ngx_int_t
 ngx_http_nexus_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
-    ngx_str_t                   param;
+    ngx_str_t                   params[2], allow;
     ngx_http_nexus_ctx_t       *ctx;
     ngx_http_nexus_route_t     *rt;
     ngx_http_nexus_loc_conf_t  *nlcf;
 
     nlcf = ngx_http_get_module_loc_conf(r, ngx_http_nexus_module);
 
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
+    rt = ngx_http_nexus_route(r, nlcf, params, &allow);
 
-    rt = ngx_http_nexus_route(r, nlcf, &param);
+    if (rt == NULL || !(r->method & (rt->method | (rt->method == NGX_HTTP_GET
+                                                   ? NGX_HTTP_HEAD : 0))))
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
 
-    if (rt == NULL) {
-        return ngx_http_nexus_send_problem(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                           "No such resource.", NULL);
-    }
+        if (allow.len == 0) {
+            return ngx_http_nexus_send_problem(r, NGX_HTTP_NOT_FOUND,
+                                               "not_found",
+                                               "No such resource.", NULL);
+        }
 
-    if (!(r->method & rt->methods)) {
-        if (ngx_http_nexus_add_header(r, "Allow", &rt->allow) != NGX_OK) {
+        if (ngx_http_nexus_add_header(r, "Allow", &allow) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -100,7 +147,11 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
 
     ctx->request = r;
     ctx->lcf = nlcf;
-    ctx->path_param = param;
+    ctx->route = rt;
+    ctx->path_param = params[0];
+    ctx->path_param2 = params[1];
+    ctx->sensitive = (rt->flags & NGX_HTTP_NEXUS_SENSITIVE) ? 1 : 0;
+    ctx->no_store = ctx->sensitive || rt->access != NGX_HTTP_NEXUS_PUBLIC;
     ngx_http_set_ctx(r, ctx, ngx_http_nexus_module);
 
     ctx->log_handler = r->log_handler;
@@ -109,6 +160,11 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
     rc = ngx_http_nexus_parse_args(ctx);
 
     if (rc == NGX_DECLINED) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
         return ngx_http_nexus_send_param_problem(r, "(query)",
                                                  "has too many parameters");
     }
@@ -117,12 +173,19 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (rt->cacheable && nlcf->cache) {
-        rc = ngx_http_nexus_cache_lookup(ctx, rt->handler);
-
-    } else {
-        rc = rt->handler(ctx);
+    if (r->method & (NGX_HTTP_POST|NGX_HTTP_PATCH|NGX_HTTP_PUT
+                     |NGX_HTTP_DELETE))
+    {
+        /* the body reader holds the request: no count++ of our own */
+        return ngx_http_nexus_body_start(ctx, ngx_http_nexus_after_body);
     }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_nexus_after_body(ctx);
 
     if (rc == NGX_DONE) {
         /*
@@ -130,10 +193,64 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
          * before this returns, finalizes the request
          */
         r->main->count++;
-        r->read_event_handler = ngx_http_nexus_check_broken;
+        ngx_http_nexus_wait(ctx);
     }
 
     return rc;
+}
+
+
+/*
+ * The steps of every request after its body: the location's rate limits,
+ * then authentication and the route's access rule (ngx_http_nexus_auth.c),
+ * then the endpoint, through the cache for cached routes.
+ */
+
+static ngx_int_t
+ngx_http_nexus_after_body(ngx_http_nexus_ctx_t *ctx)
+{
+    if (ctx->lcf->limits) {
+        return ngx_http_nexus_limit_request(ctx, ngx_http_nexus_after_limit);
+    }
+
+    return ngx_http_nexus_after_limit(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_nexus_after_limit(ngx_http_nexus_ctx_t *ctx)
+{
+    if (ctx->route->access != NGX_HTTP_NEXUS_PUBLIC) {
+        return ngx_http_nexus_auth_start(ctx, ngx_http_nexus_continue);
+    }
+
+    return ngx_http_nexus_continue(ctx);
+}
+
+
+/* the endpoint itself, once the caller may call it */
+
+ngx_int_t
+ngx_http_nexus_continue(ngx_http_nexus_ctx_t *ctx)
+{
+    ngx_http_nexus_route_t  *rt;
+
+    rt = ctx->route;
+
+    if ((rt->flags & NGX_HTTP_NEXUS_CACHED) && ctx->lcf->cache) {
+        return ngx_http_nexus_cache_lookup(ctx, rt->handler);
+    }
+
+    return rt->handler(ctx);
+}
+
+
+/* the request waits on a backend: notice if the client hangs up meanwhile */
+
+void
+ngx_http_nexus_wait(ngx_http_nexus_ctx_t *ctx)
+{
+    ctx->request->read_event_handler = ngx_http_nexus_check_broken;
 }
 
 
@@ -149,62 +266,138 @@ ngx_http_nexus_finalize(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc)
 }
 
 
+/*
+ * Finds the route for the method and path. When the path exists but not
+ * for this method, returns NULL with the methods it has in allow.
+ */
+
 static ngx_http_nexus_route_t *
 ngx_http_nexus_route(ngx_http_request_t *r, ngx_http_nexus_loc_conf_t *nlcf,
-    ngx_str_t *param)
+    ngx_str_t *params, ngx_str_t *allow)
 {
     u_char                  *p, *last;
-    ngx_str_t               *uri;
-    ngx_http_nexus_route_t  *rt;
+    ngx_uint_t               methods;
+    ngx_str_t                found[2];
+    ngx_http_nexus_route_t  *rt, *match;
 
-    uri = &r->uri;
+    p = r->uri.data;
+    last = p + r->uri.len;
+
+    /* one trailing slash is tolerated */
+    if (last - p > 1 && last[-1] == '/') {
+        last--;
+    }
+
+    methods = 0;
+    match = NULL;
 
     for (rt = ngx_http_nexus_routes; rt->handler; rt++) {
 
-        if (rt->debug && !nlcf->debug_endpoints) {
+        if ((rt->flags & NGX_HTTP_NEXUS_DEBUG) && !nlcf->debug_endpoints) {
             continue;
         }
 
-        if (!rt->has_param) {
-            if (uri->len == rt->prefix.len
-                || (uri->len == rt->prefix.len + 1
-                    && uri->data[uri->len - 1] == '/'))
-            {
-                if (ngx_strncmp(uri->data, rt->prefix.data, rt->prefix.len)
-                    == 0)
-                {
-                    ngx_str_null(param);
-                    return rt;
-                }
-            }
-
+        if (ngx_http_nexus_match(&rt->path, p, last, found) != NGX_OK) {
             continue;
         }
 
-        if (uri->len <= rt->prefix.len
-            || ngx_strncmp(uri->data, rt->prefix.data, rt->prefix.len) != 0)
+        methods |= rt->method;
+
+        if (match == NULL
+            && (r->method & (rt->method | (rt->method == NGX_HTTP_GET
+                                           ? NGX_HTTP_HEAD : 0))))
         {
-            continue;
+            match = rt;
+            params[0] = found[0];
+            params[1] = found[1];
         }
-
-        p = uri->data + rt->prefix.len;
-        last = uri->data + uri->len;
-
-        /* one segment, optionally followed by a slash */
-        if (last[-1] == '/') {
-            last--;
-        }
-
-        if (p == last || ngx_strlchr(p, last, '/') != NULL) {
-            continue;
-        }
-
-        param->data = p;
-        param->len = last - p;
-        return rt;
     }
 
+    ngx_str_null(allow);
+
+    if (match) {
+        return match;
+    }
+
+    if (methods == 0) {
+        return NULL;
+    }
+
+    allow->data = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, PATCH, "
+                                              "DELETE"));
+    if (allow->data == NULL) {
+        return NULL;
+    }
+
+    p = allow->data;
+
+    if (methods & NGX_HTTP_GET) {
+        p = ngx_cpymem(p, "GET, HEAD, ", sizeof("GET, HEAD, ") - 1);
+    }
+
+    if (methods & NGX_HTTP_POST) {
+        p = ngx_cpymem(p, "POST, ", sizeof("POST, ") - 1);
+    }
+
+    if (methods & NGX_HTTP_PATCH) {
+        p = ngx_cpymem(p, "PATCH, ", sizeof("PATCH, ") - 1);
+    }
+
+    if (methods & NGX_HTTP_DELETE) {
+        p = ngx_cpymem(p, "DELETE, ", sizeof("DELETE, ") - 1);
+    }
+
+    allow->len = p - allow->data - 2;
+
     return NULL;
+}
+
+
+/* a pattern such as "/api/me/addresses/{*}": each star is one segment */
+
+static ngx_int_t
+ngx_http_nexus_match(ngx_str_t *pattern, u_char *p, u_char *last,
+    ngx_str_t *params)
+{
+    u_char      *q, *qlast, *seg;
+    ngx_uint_t   n;
+
+    q = pattern->data;
+    qlast = q + pattern->len;
+    n = 0;
+
+    ngx_str_null(&params[0]);
+    ngx_str_null(&params[1]);
+
+    while (q < qlast) {
+
+        if (*q == '*') {
+            seg = p;
+
+            while (p < last && *p != '/') {
+                p++;
+            }
+
+            if (p == seg || n == 2) {
+                return NGX_DECLINED;
+            }
+
+            params[n].data = seg;
+            params[n].len = p - seg;
+            n++;
+            q++;
+            continue;
+        }
+
+        if (p == last || *p != *q) {
+            return NGX_DECLINED;
+        }
+
+        p++;
+        q++;
+    }
+
+    return (p == last) ? NGX_OK : NGX_DECLINED;
 }
 
 

@@ -128,7 +128,17 @@ ngx_http_nexus_common_headers(ngx_http_request_t *r)
     ngx_http_nexus_main_conf_t  *nmcf;
     ngx_str_t                    v;
 
+    ngx_http_nexus_ctx_t        *ctx;
+
     static ngx_str_t  nosniff = ngx_string("nosniff");
+    static ngx_str_t  deny = ngx_string("DENY");
+    static ngx_str_t  no_referrer = ngx_string("no-referrer");
+    static ngx_str_t  csp = ngx_string("default-src 'none'; "
+                                       "frame-ancestors 'none'");
+    static ngx_str_t  no_store = ngx_string("no-store");
+#if (NGX_HTTP_SSL)
+    static ngx_str_t  hsts = ngx_string("max-age=31536000");
+#endif
 
     nmcf = ngx_http_get_module_main_conf(r, ngx_http_nexus_module);
 
@@ -143,7 +153,41 @@ ngx_http_nexus_common_headers(ngx_http_request_t *r)
         }
     }
 
-    return ngx_http_nexus_add_header(r, "X-Content-Type-Options", &nosniff);
+    if (ngx_http_nexus_add_header(r, "X-Content-Type-Options", &nosniff)
+        != NGX_OK
+        || ngx_http_nexus_add_header(r, "X-Frame-Options", &deny) != NGX_OK
+        || ngx_http_nexus_add_header(r, "Referrer-Policy", &no_referrer)
+           != NGX_OK
+        || ngx_http_nexus_add_header(r, "Content-Security-Policy", &csp)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* answers about an account are never kept by a shared or browser cache */
+    ctx = ngx_http_get_module_ctx(r, ngx_http_nexus_module);
+
+    if (ctx && (ctx->principal.via != NGX_HTTP_NEXUS_AUTH_NONE
+                || ctx->no_store))
+    {
+        if (ngx_http_nexus_add_header(r, "Cache-Control", &no_store)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        if (ngx_http_nexus_add_header(r, "Strict-Transport-Security", &hsts)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+#endif
+
+    return NGX_OK;
 }
 
 
@@ -321,8 +365,29 @@ ngx_http_nexus_send_problem(ngx_http_request_t *r, ngx_uint_t status,
     case NGX_HTTP_BAD_REQUEST:
         ngx_str_set(&title, "Bad Request");
         break;
+    case NGX_HTTP_UNAUTHORIZED:
+        ngx_str_set(&title, "Unauthorized");
+        break;
+    case NGX_HTTP_FORBIDDEN:
+        ngx_str_set(&title, "Forbidden");
+        break;
     case NGX_HTTP_NOT_FOUND:
         ngx_str_set(&title, "Not Found");
+        break;
+    case NGX_HTTP_CONFLICT:
+        ngx_str_set(&title, "Conflict");
+        break;
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        ngx_str_set(&title, "Content Too Large");
+        break;
+    case NGX_HTTP_UNSUPPORTED_MEDIA_TYPE:
+        ngx_str_set(&title, "Unsupported Media Type");
+        break;
+    case 422:
+        ngx_str_set(&title, "Unprocessable Content");
+        break;
+    case 429:
+        ngx_str_set(&title, "Too Many Requests");
         break;
     case NGX_HTTP_NOT_ALLOWED:
         ngx_str_set(&title, "Method Not Allowed");
