@@ -85,6 +85,7 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
     /* for the test suite, with nexus_debug_endpoints on */
     R(GET,    "/api/_debug/sleep",            PUBLIC, DEBUG, debug_sleep),
     R(GET,    "/api/_debug/txn",              PUBLIC, DEBUG, debug_txn),
+    R(GET,    "/api/_debug/limit",            PUBLIC, DEBUG, debug_limit),
 
     { 0, ngx_null_string, 0, 0, NULL }
 };

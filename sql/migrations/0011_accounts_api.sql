@@ -64,7 +64,8 @@ BEGIN
     IF p_endpoint !~ '^[a-z][a-z0-9_]*$' THEN
         RAISE EXCEPTION 'nexus_api: bad endpoint name %', p_endpoint;
     END IF;
-    EXECUTE format('SELECT (nexus_api_%s($1, $2, $3, $4, $5)).*', p_endpoint)
+    -- in FROM, so the function runs once (not once per column)
+    EXECUTE format('SELECT * FROM nexus_api_%s($1, $2, $3, $4, $5)', p_endpoint)
         INTO v USING p_actor, p_id, p_id2, coalesce(p_body, '{}'), p_meta;
     RETURN v;
 END
@@ -852,7 +853,7 @@ BEGIN
     END IF;
     IF v.status NOT IN ('pending', 'suspended') THEN
         RETURN nexus_err(409, 'invalid_state',
-                         format('A %s store cannot be approved.', v.status));
+                         format('The store is %s; it cannot be approved.', v.status));
     END IF;
 
     UPDATE vendors SET status = 'active', approved_at = coalesce(approved_at, now())
@@ -892,7 +893,7 @@ BEGIN
     END IF;
     IF v.status <> 'pending' THEN
         RETURN nexus_err(409, 'invalid_state',
-                         format('A %s store cannot be rejected.', v.status));
+                         format('The store is %s; it cannot be rejected.', v.status));
     END IF;
 
     UPDATE vendors SET status = 'rejected' WHERE id = v.id;
@@ -926,7 +927,7 @@ BEGIN
     END IF;
     IF v.status <> 'active' THEN
         RETURN nexus_err(409, 'invalid_state',
-                         format('A %s store cannot be suspended.', v.status));
+                         format('The store is %s; it cannot be suspended.', v.status));
     END IF;
     UPDATE vendors SET status = 'suspended' WHERE id = v.id;
     PERFORM nexus_audit(p_actor, p_meta, 'store.suspend', 'vendor', v.id::text,

@@ -36,8 +36,10 @@ package Nexus::Test;
 # Then the requests of a `--- request eval` array can be interleaved with
 # POST /_ctl/pg_stop, /_ctl/pg_start, /_ctl/pg_restart, /_ctl/redis_stop,
 # /_ctl/redis_start, /_ctl/redis_flush (each answers 200 "ok" once done, or
-# 500 with the error), /_ctl/sql (the body is SQL; the answer is psql -tA
-# output, so a response_body can check data written by an earlier request),
+# 500 with the error), /_ctl/redis (the body is a redis-cli command such as
+# "PTTL somekey", split on spaces; the answer is its output), /_ctl/sql (the
+# body is SQL; the answer is psql -tA output, so a response_body can check
+# data written by an earlier request),
 # /_ctl/sleep?s=0.5 and /_ctl/ping. The server is a child of the test
 # process; it exits with it.
 #
@@ -244,6 +246,7 @@ my %Actions = (
     '/_ctl/redis_stop'  => sub { redis_stop(); "ok\n" },
     '/_ctl/redis_start' => sub { redis_start(); "ok\n" },
     '/_ctl/redis_flush' => sub { redis_flush(); "ok\n" },
+    '/_ctl/redis'       => sub { redis_cli(split ' ', $_[1] // '') . "\n" },
     '/_ctl/sql'         => sub { my $o = psql($_[1]); length $o ? "$o\n" : '' },
     '/_ctl/bg'          => \&_ctl_bg,
     '/_ctl/log_count'   => \&_ctl_log_count,
