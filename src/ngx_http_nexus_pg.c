@@ -663,6 +663,28 @@ ngx_http_nexus_pg_send_error(ngx_http_nexus_ctx_t *ctx, PGresult *res,
                                            NULL);
     }
 
+    /*
+     * class 23: an invariant the schema keeps; the endpoints check first,
+     * so this is a race (two requests for one slug) or a gap in a check
+     */
+    if (state && state[0] == '2' && state[1] == '3') {
+        msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "nexus: postgres refused a write %s: %s", state,
+                      msg ? msg : "(no message)");
+    }
+
+    if (state && ngx_strcmp(state, "23505") == 0) {
+        return ngx_http_nexus_send_problem(r, NGX_HTTP_CONFLICT, "conflict",
+                   "This conflicts with existing data; reload and retry.",
+                   NULL);
+    }
+
+    if (state && state[0] == '2' && state[1] == '3') {
+        return ngx_http_nexus_send_problem(r, 422, "constraint_violation",
+                   "A value breaks one of the data rules.", NULL);
+    }
+
     msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
