@@ -3,8 +3,11 @@
 
 NEXUS_BUILD_PKGS="build-essential nginx-dev libpq-dev libhiredis-dev
     libjansson-dev libssl-dev postgresql-client"
-NEXUS_RUN_PKGS="nginx postgresql postgresql-contrib redis-server"
-NEXUS_TEST_PKGS="libtest-base-perl libwww-perl libjson-pp-perl valgrind"
+NEXUS_RUN_PKGS="nginx postgresql postgresql-contrib redis-server openssl python3"
+# nodejs + npm: the suite checks tokens against an independent JWT library
+# (jose, from package.json); openssl makes the test keys at run time
+NEXUS_TEST_PKGS="libtest-base-perl libwww-perl libjson-pp-perl valgrind
+    nodejs npm openssl"
 NEXUS_BENCH_PKGS="wrk postgresql-contrib util-linux"
 
 nexus_install_pkgs() {
