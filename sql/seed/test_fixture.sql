@@ -6,8 +6,14 @@
 -- and stock_movements are produced by the same code paths production uses).
 -- catalog_version_seq is never reset (it only moves forward).
 --
--- USERS (no password: password_hash NULL; role 'customer')
---   1 alice@example.com "Alice"   2 bob@example.com "Bob"   3 carol@example.com "Carol"
+-- USERS (all 'customer'; passwords are test-only, hashed with scrypt ln=10 so
+-- a log-in also exercises the re-hash to the configured cost)
+--   id email              name   password      roles / stores
+--   1  alice@example.com  Alice  alice-pass-1  customer
+--   2  bob@example.com    Bob    bob-pass-12   owner of acme (1)
+--   3  carol@example.com  Carol  carol-pass-1  owner of globex (2); e-mail not verified
+--   4  dave@example.com   Dave   dave-pass-12  admin (platform operator)
+--   5  erin@example.com   Erin   erin-pass-12  staff of acme (1)
 --
 -- VENDORS (currency USD, created_at 2023-06-01T00:00:00Z)
 --   id slug    name                  status     country  rating (from approved reviews)
@@ -91,11 +97,19 @@ $$;
 ALTER SEQUENCE order_number_seq RESTART;
 
 -- ---------------------------------------------------------------------------
-INSERT INTO users (id, email, name, email_verified_at, created_at, updated_at) VALUES
-    (1, 'alice@example.com', 'Alice', '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z'),
-    (2, 'bob@example.com',   'Bob',   '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z'),
-    (3, 'carol@example.com', 'Carol', NULL,                   '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z');
-INSERT INTO user_roles (user_id, role) VALUES (1, 'customer'), (2, 'customer'), (3, 'customer');
+INSERT INTO users (id, email, name, email_verified_at, created_at, updated_at, password_hash) VALUES
+    (1, 'alice@example.com', 'Alice', '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z',
+     '$scrypt$ln=10,r=8,p=1$wGfbTx6P4PwKyRCLcLis7A$kakhA3GZ0yAeX5LAI869POzSRpdylwbPuR5v/QW4p7Q'),
+    (2, 'bob@example.com',   'Bob',   '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z',
+     '$scrypt$ln=10,r=8,p=1$5cea53pKl7gZBDCiKs0VhA$pUrGsdRUtfBa0dBZXs0q+TllQEaHzLpBg1AZ6geh5A0'),
+    (3, 'carol@example.com', 'Carol', NULL,                   '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z',
+     '$scrypt$ln=10,r=8,p=1$BLDEnl7ShsMEY0BZrxxEXQ$jaYQrA/obpmeDegKrtS9jxTQG3ogmyT0WOkaJFkmH8c'),
+    (4, 'dave@example.com',  'Dave',  '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z',
+     '$scrypt$ln=10,r=8,p=1$lWSgonev11EEFo+TVAw/wA$FbWBeSwWUR+6ld8d3FvzzDQpSHPsdE4inDasjHUzAO8'),
+    (5, 'erin@example.com',  'Erin',  '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z',
+     '$scrypt$ln=10,r=8,p=1$zoQz7szuCG3j0CRzgu1/PA$e/BQ9oaxjMpELB8Cj9Ro4qnaTEtVo9IJcc7HyNvxxvA');
+INSERT INTO user_roles (user_id, role) VALUES
+    (1, 'customer'), (2, 'customer'), (3, 'customer'), (4, 'customer'), (4, 'admin'), (5, 'customer');
 
 INSERT INTO vendors (id, slug, name, description, logo_url, website, country, status,
                      contact_email, currency, commission_rate_bps, approved_at, created_at, updated_at) VALUES
@@ -108,6 +122,9 @@ INSERT INTO vendors (id, slug, name, description, logo_url, website, country, st
     (3, 'shady', 'Shady Deals', 'Suspended for policy violations.',
         NULL, NULL, 'US', 'suspended',
         NULL, 'USD', 1000, NULL, '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z');
+
+INSERT INTO vendor_staff (vendor_id, user_id, role) VALUES
+    (1, 2, 'owner'), (2, 3, 'owner'), (1, 5, 'staff');
 
 INSERT INTO categories (id, parent_id, slug, name, description, position, created_at, updated_at) VALUES
     (1, NULL, 'apparel',     'Apparel',     'Clothing and shoes.',        0, '2023-06-01T00:00:00Z', '2023-06-01T00:00:00Z'),
