@@ -317,6 +317,7 @@ ngx_int_t ngx_http_nexus_api_admin_audit(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_txn(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_limit(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_debug_password(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_jwt_issue(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_jwt_verify(ngx_http_nexus_ctx_t *ctx);
 

@@ -86,6 +86,7 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
     R(GET,    "/api/_debug/sleep",            PUBLIC, DEBUG, debug_sleep),
     R(GET,    "/api/_debug/txn",              PUBLIC, DEBUG, debug_txn),
     R(GET,    "/api/_debug/limit",            PUBLIC, DEBUG, debug_limit),
+    R(GET,    "/api/_debug/password",         PUBLIC, DEBUG, debug_password),
     R(GET,    "/api/_debug/jwt/issue",        PUBLIC, DEBUG, debug_jwt_issue),
     R(GET,    "/api/_debug/jwt/verify",       PUBLIC, DEBUG, debug_jwt_verify),
 

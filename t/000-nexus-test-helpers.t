@@ -68,3 +68,24 @@ Nexus::Test::psql("DROP TABLE IF EXISTS nexus_helper_probe;
 GET /_ctl/format_disk
 --- error_code: 404
 --- response_body_like: unknown control action
+
+
+
+=== TEST 5: /_ctl/time times requests to nginx; bg clients report how long they took
+--- config
+    location /_ctl/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CTL_PORT;
+        proxy_set_header X-Nginx-Port $server_port;
+    }
+    location /ok { return 200 "ok\n"; }
+    location /teapot { return 418; }
+--- request eval
+["GET /_ctl/time?n=3&gap=0.01&path=/ok",
+ "GET /_ctl/time?bg_n=2&bg_path=/teapot&delay=0.1&n=1&path=/ok",
+ "GET /_ctl/bg_wait?ms=1",
+ "GET /_ctl/bg_pending"]
+--- response_body_like eval
+[qr/^codes: 200 200 200\nms: \d+ \d+ \d+\nmax_ms: \d+\n\z/,
+ qr/^codes: 200\nms: \d+\nmax_ms: \d+\nbg_pending: 0\n\z/,
+ qr/^418 418\nmax_ms: \d+\n\z/,
+ qr/^0\n\z/]

@@ -43,6 +43,20 @@ package Nexus::Test;
 # /_ctl/sleep?s=0.5 and /_ctl/ping. The server is a child of the test
 # process; it exits with it.
 #
+# Timing: GET /_ctl/time?n=5&gap=0.05&path=/api/categories sends the
+# request n times in a row (gap seconds apart) straight to nginx and answers
+#   codes: 200 200 200 200 200
+#   ms: 12 9 8 10 9
+#   max_ms: 12
+# so a block can assert latency with a regex on max_ms. With
+# bg_n=8&bg_path=P&delay=0.2 it first starts 8 background clients on P (as
+# /_ctl/bg does), waits 0.2 s, times, and adds "bg_pending: K", how many of
+# them had not finished when the timing ended: the timing then overlapped
+# them, whatever nginx did with the request to /_ctl/time itself. While
+# background clients run, GET /_ctl/bg_pending answers how many have not
+# finished yet, and GET /_ctl/bg_wait?ms=1 adds a line "max_ms: N", the
+# longest time one of them took.
+#
 # Environment (exported by scripts/test): NEXUS_TEST_ROOT, NEXUS_TEST_STATE,
 # NEXUS_TEST_PG_HOST, NEXUS_TEST_PG_PORT, NEXUS_TEST_PG_DB, NEXUS_TEST_PG_USER,
 # NEXUS_TEST_REDIS_HOST, NEXUS_TEST_REDIS_PORT, TEST_NGINX_CTL_PORT.
@@ -251,6 +265,8 @@ my %Actions = (
     '/_ctl/bg'          => \&_ctl_bg,
     '/_ctl/log_count'   => \&_ctl_log_count,
     '/_ctl/bg_wait'     => \&_ctl_bg_wait,
+    '/_ctl/bg_pending'  => \&_ctl_bg_pending,
+    '/_ctl/time'        => \&_ctl_time,
     '/_ctl/sleep'       => sub {
         my ($q) = @_;
         my ($s) = ($q // '') =~ /(?:^|&)s=([\d.]+)/;
@@ -278,16 +294,26 @@ sub _ctl_bg {
     my ($q, $body, $head) = @_;
     my %p = map { my ($k, $v) = split /=/, $_, 2; ($k, _uri_unescape($v // '')) }
             split /&/, $q // '';
-    my $n = $p{n} // 1;
     my $path = $p{path} or die "bg needs path=\n";
+    _bg_clients($p{n} // 1, $path, _nginx_port($head), $p{abort});
+    return "ok\n";
+}
+
+sub _nginx_port {
+    my ($head) = @_;
     my ($port) = ($head // '') =~ /^X-Nginx-Port:\s*(\d+)/mi;
-    $port //= $ENV{TEST_NGINX_SERVER_PORT} // $ENV{TEST_NGINX_PORT} // 1984;
+    return $port // $ENV{TEST_NGINX_SERVER_PORT} // $ENV{TEST_NGINX_PORT} // 1984;
+}
+
+sub _bg_clients {
+    my ($n, $path, $port, $abort) = @_;
     for (1 .. $n) {
         my $file = File::Temp->new(UNLINK => 0);
         my $pid = fork();
         die "fork: $!\n" unless defined $pid;
         if ($pid == 0) {
             my $code = 0;
+            my $t0 = time;
             my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                 PeerPort => $port, Proto => 'tcp', Timeout => 5);
             if ($sock) {
@@ -295,7 +321,7 @@ sub _ctl_bg {
                 my $resp = '';
                 my $sel = IO::Select->new($sock);
                 # abort=S: hang up after S seconds, as a client that gives up
-                my $deadline = time + ($p{abort} // 30);
+                my $deadline = time + ($abort // 30);
                 while (time < $deadline) {
                     my $left = $deadline - time;
                     $sel->can_read($left < 1 ? $left : 1) or next;
@@ -304,14 +330,17 @@ sub _ctl_bg {
                 }
                 ($code) = $resp =~ m{^HTTP/1\.\d (\d{3})};
             }
-            open my $fh, '>', $file->filename;
-            print $fh ($code || 0);
+            # written at once as "CODE MS": an empty file is a client
+            # still running (bg_pending)
+            my $tmp = $file->filename . '.tmp';
+            open my $fh, '>', $tmp;
+            printf $fh "%d %d", $code || 0, (time - $t0) * 1000;
             close $fh;
+            rename $tmp, $file->filename;
             POSIX::_exit(0);
         }
         push @CtlClients, [$pid, $file->filename];
     }
-    return "ok\n";
 }
 
 # GET /_ctl/log_count?re=REGEX: how many lines of the running nginx's
@@ -330,16 +359,65 @@ sub _ctl_log_count {
 }
 
 sub _ctl_bg_wait {
-    my @codes;
+    my ($q) = @_;
+    my (@codes, $max);
     for my $c (@CtlClients) {
         waitpid($c->[0], 0);
         open my $fh, '<', $c->[1] or next;
-        push @codes, scalar <$fh>;
+        my ($code, $ms) = split ' ', scalar(<$fh>) // '';
         close $fh;
         unlink $c->[1];
+        push @codes, $code // 0;
+        $max = $ms if defined $ms && (!defined $max || $ms > $max);
     }
     @CtlClients = ();
-    return join(' ', sort @codes) . "\n";
+    my $out = join(' ', sort @codes) . "\n";
+    $out .= "max_ms: " . ($max // 0) . "\n" if ($q // '') =~ /(?:^|&)ms=1/;
+    return $out;
+}
+
+# how many background clients have not finished yet
+sub _ctl_bg_pending {
+    return scalar(grep { !-s $_->[1] } @CtlClients) . "\n";
+}
+
+sub _ctl_time {
+    my ($q, $body, $head) = @_;
+    my %p = map { my ($k, $v) = split /=/, $_, 2; ($k, _uri_unescape($v // '')) }
+            split /&/, $q // '';
+    my $n = $p{n} // 1;
+    my $path = $p{path} or die "time needs path=\n";
+    my $port = _nginx_port($head);
+    if ($p{bg_path}) {
+        _bg_clients($p{bg_n} // 1, $p{bg_path}, $port);
+    }
+    sleep($p{delay}) if $p{delay};
+    my (@codes, @ms);
+    for my $i (1 .. $n) {
+        sleep($p{gap}) if $p{gap} && $i > 1;
+        my $t0 = time;
+        my $code = 0;
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+            PeerPort => $port, Proto => 'tcp', Timeout => 5);
+        if ($sock) {
+            syswrite($sock, "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            my $resp = '';
+            my $sel = IO::Select->new($sock);
+            my $deadline = time + 10;
+            while (time < $deadline) {
+                $sel->can_read(1) or next;
+                my $r = sysread($sock, $resp, 65536, length $resp);
+                last unless $r;
+            }
+            ($code) = $resp =~ m{^HTTP/1\.\d (\d{3})};
+        }
+        push @codes, $code || 0;
+        push @ms, int((time - $t0) * 1000);
+    }
+    my ($max) = sort { $b <=> $a } @ms;
+    my $out = "codes: @codes\nms: @ms\nmax_ms: $max\n";
+    $out .= "bg_pending: " . _ctl_bg_pending() if $p{bg_path};
+    return $out;
 }
 
 sub ctl_server {
