@@ -314,6 +314,9 @@ ngx_int_t ngx_http_nexus_api_admin_store_suspend(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_users(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_user_update(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_audit(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_settings(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_settings_update(
+    ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_txn(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_limit(ngx_http_nexus_ctx_t *ctx);

@@ -81,6 +81,9 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
     R(GET,    "/api/admin/users",             ADMIN,  0, admin_users),
     R(PATCH,  "/api/admin/users/*",           ADMIN,  0, admin_user_update),
     R(GET,    "/api/admin/audit",             ADMIN,  0, admin_audit),
+    R(GET,    "/api/admin/settings",          ADMIN,  0, admin_settings),
+    R(PATCH,  "/api/admin/settings",          ADMIN,  0,
+                                              admin_settings_update),
 
     /* for the test suite, with nexus_debug_endpoints on */
     R(GET,    "/api/_debug/sleep",            PUBLIC, DEBUG, debug_sleep),

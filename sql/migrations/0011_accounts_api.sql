@@ -72,6 +72,31 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
+-- Platform settings an operator changes at run time (GET/PATCH
+-- /api/admin/settings). Each key has one JSON type, checked here.
+CREATE TABLE platform_settings (
+    key        text PRIMARY KEY,
+    value      jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by bigint,          -- a user id; no FK, so emptying users keeps these
+    CONSTRAINT platform_settings_known CHECK (
+        (key = 'store_name' AND jsonb_typeof(value) = 'string'
+             AND length(value #>> '{}') BETWEEN 1 AND 100)
+        OR (key = 'support_email' AND jsonb_typeof(value) IN ('string', 'null'))
+        OR (key = 'registration_open' AND jsonb_typeof(value) = 'boolean')
+        OR (key = 'default_currency' AND jsonb_typeof(value) = 'string'
+             AND value #>> '{}' ~ '^[A-Z]{3}$'))
+);
+INSERT INTO platform_settings (key, value) VALUES
+    ('store_name', '"Nexus"'), ('support_email', 'null'),
+    ('registration_open', 'true'), ('default_currency', '"USD"');
+
+CREATE FUNCTION nexus_setting_value(p_key text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT value FROM platform_settings WHERE key = p_key
+$$;
+
+-- ---------------------------------------------------------------------------
 -- JSON shapes
 
 CREATE FUNCTION nexus_user_json(p_user_id bigint) RETURNS jsonb
@@ -145,6 +170,11 @@ DECLARE
     v_uid bigint;
     v_email citext := p_body->>'email';
 BEGIN
+    IF nexus_setting_value('registration_open') = 'false' THEN
+        RETURN nexus_err(403, 'registration_closed',
+                         'Sign-up is closed on this platform.');
+    END IF;
+
     INSERT INTO users (email, password_hash, name)
     VALUES (v_email, p_meta->>'password_hash', p_body->>'name')
     ON CONFLICT (email) DO NOTHING
@@ -1012,6 +1042,36 @@ LANGUAGE sql STABLE AS $$
                          OR l.entity_id = p_meta->'args'->>'entity_id')
                   ORDER BY l.id DESC LIMIT nexus_page_limit(p_meta)) l),
         nexus_page_limit(p_meta)))
+$$;
+
+CREATE FUNCTION nexus_settings_json() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_object_agg(key, value ORDER BY key) FROM platform_settings
+$$;
+
+CREATE FUNCTION nexus_api_admin_settings(p_actor bigint, p_id text, p_id2 text,
+                                         p_body jsonb, p_meta jsonb)
+RETURNS nexus_answer
+LANGUAGE sql STABLE AS $$
+    SELECT nexus_ok(200, nexus_settings_json())
+$$;
+
+-- the module has checked each member's type; the table checks them again
+CREATE FUNCTION nexus_api_admin_settings_update(p_actor bigint, p_id text,
+                                                p_id2 text, p_body jsonb,
+                                                p_meta jsonb)
+RETURNS nexus_answer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_before jsonb := nexus_settings_json();
+BEGIN
+    UPDATE platform_settings s
+       SET value = p_body->s.key, updated_at = now(), updated_by = p_actor
+     WHERE p_body ? s.key AND s.value IS DISTINCT FROM p_body->s.key;
+    PERFORM nexus_audit(p_actor, p_meta, 'settings.update', 'settings', NULL,
+                        jsonb_build_object('before', v_before, 'changes', p_body));
+    RETURN nexus_ok(200, nexus_settings_json());
+END
 $$;
 
 -- Creating an operator is a command-line step (scripts/create-admin), never

@@ -81,7 +81,8 @@
 SET client_min_messages = warning;
 
 -- ---------------------------------------------------------------------------
--- Empty every application table (keep schema_migrations and roles).
+-- Empty every application table (keep schema_migrations, roles and the
+-- platform settings, which hold their defaults).
 DO $$
 DECLARE
     tables text;
@@ -90,11 +91,15 @@ BEGIN
       INTO tables
       FROM pg_tables
      WHERE schemaname = current_schema()
-       AND tablename NOT IN ('schema_migrations', 'roles');
+       AND tablename NOT IN ('schema_migrations', 'roles', 'platform_settings');
     EXECUTE 'TRUNCATE ' || tables || ' RESTART IDENTITY CASCADE';
 END
 $$;
 ALTER SEQUENCE order_number_seq RESTART;
+UPDATE platform_settings SET value = CASE key
+        WHEN 'store_name' THEN '"Nexus"' WHEN 'support_email' THEN 'null'
+        WHEN 'registration_open' THEN 'true' ELSE '"USD"' END::jsonb,
+    updated_by = NULL;
 
 -- ---------------------------------------------------------------------------
 INSERT INTO users (id, email, name, email_verified_at, created_at, updated_at, password_hash) VALUES

@@ -78,6 +78,14 @@ static const ngx_http_nexus_field_t  ngx_http_nexus_user_admin_fields[] = {
     { NULL, 0, 0, 0, 0, NULL }
 };
 
+static const ngx_http_nexus_field_t  ngx_http_nexus_settings_fields[] = {
+    { "store_name",        STRING, 0, 1, 100, NULL },
+    { "support_email",     EMAIL,  0, 3, 254, NULL },
+    { "registration_open", BOOL,   0, 0, 0, NULL },
+    { "default_currency",  UPPER,  0, 3, 3, NULL },
+    { NULL, 0, 0, 0, 0, NULL }
+};
+
 /* no members at all */
 static const ngx_http_nexus_field_t  ngx_http_nexus_no_fields[] = {
     { NULL, 0, 0, 0, 0, NULL }
@@ -117,3 +125,6 @@ NGX_HTTP_NEXUS_SQL_ENDPOINT(admin_users, NULL)
 NGX_HTTP_NEXUS_SQL_ENDPOINT(admin_user_update,
                             ngx_http_nexus_user_admin_fields)
 NGX_HTTP_NEXUS_SQL_ENDPOINT(admin_audit, NULL)
+NGX_HTTP_NEXUS_SQL_ENDPOINT(admin_settings, NULL)
+NGX_HTTP_NEXUS_SQL_ENDPOINT(admin_settings_update,
+                            ngx_http_nexus_settings_fields)
