@@ -448,6 +448,7 @@ BEGIN
     END IF;
 
     PERFORM nexus_revoke_sessions(v_uid, NULL, 'password_change');
+    PERFORM nexus_audit(v_uid, p_meta, 'auth.password_reset', 'user', v_uid::text);
     INSERT INTO outbox (topic, payload)
     VALUES ('email.password_changed', jsonb_build_object('user_id', v_uid,
                                                          'email', v_email));
@@ -497,6 +498,7 @@ BEGIN
     UPDATE users SET password_hash = p_meta->>'password_hash'
      WHERE id = p_actor RETURNING email INTO v_email;
     PERFORM nexus_revoke_sessions(p_actor, NULL, 'password_change');
+    PERFORM nexus_audit(p_actor, p_meta, 'auth.password_change', 'user', p_actor::text);
     INSERT INTO outbox (topic, payload)
     VALUES ('email.password_changed', jsonb_build_object('user_id', p_actor,
                                                          'email', v_email));

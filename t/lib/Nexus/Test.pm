@@ -55,7 +55,29 @@ package Nexus::Test;
 # them, whatever nginx did with the request to /_ctl/time itself. While
 # background clients run, GET /_ctl/bg_pending answers how many have not
 # finished yet, and GET /_ctl/bg_wait?ms=1 adds a line "max_ms: N", the
-# longest time one of them took.
+# longest time one of them took. Background and timed requests are GETs
+# unless method=POST (timed) or bg_method=POST (background; on /_ctl/bg:
+# method=) with body= and ctype= (bg_body=, bg_ctype=; application/json by
+# default), all URI-escaped.
+#
+# Chained requests, for flows whose later requests need what an earlier
+# answer held (an access token, a refresh token, a cookie):
+# METHOD /_ctl/http/<path> sends METHOD /<path> to nginx with the request's
+# own headers and body and answers with nginx's status, headers and body,
+# so the block checks them as if it had asked nginx itself. Before that,
+# every {{name}} in the path, the headers and the body is replaced with a
+# value saved earlier (a name never saved: 500). The request header
+# "X-Ctl-Save: at=json:access_token ck=cookie:nexus_session" saves values of
+# the answer: json:a.b.0 (a member of the JSON body; arrays by index),
+# jwt:a.claim (a claim of the JWT in member a: decoded, NOT verified),
+# cookie:NAME (from Set-Cookie), header:NAME, body. /_ctl/sql fills in
+# {{name}} too, and with "X-Ctl-Save: name" saves its output. Saved values
+# live as long as the control server (the test file).
+#
+# Scripts: POST /_ctl/script?name=create-admin&arg=ops@example.com runs
+# scripts/<name> with the request body on its standard input and the test
+# database in the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER);
+# answers "exit: N" and then its output (stdout and stderr).
 #
 # Environment (exported by scripts/test): NEXUS_TEST_ROOT, NEXUS_TEST_STATE,
 # NEXUS_TEST_PG_HOST, NEXUS_TEST_PG_PORT, NEXUS_TEST_PG_DB, NEXUS_TEST_PG_USER,
@@ -261,7 +283,8 @@ my %Actions = (
     '/_ctl/redis_start' => sub { redis_start(); "ok\n" },
     '/_ctl/redis_flush' => sub { redis_flush(); "ok\n" },
     '/_ctl/redis'       => sub { redis_cli(split ' ', $_[1] // '') . "\n" },
-    '/_ctl/sql'         => sub { my $o = psql($_[1]); length $o ? "$o\n" : '' },
+    '/_ctl/sql'         => \&_ctl_sql,
+    '/_ctl/script'      => \&_ctl_script,
     '/_ctl/bg'          => \&_ctl_bg,
     '/_ctl/log_count'   => \&_ctl_log_count,
     '/_ctl/bg_wait'     => \&_ctl_bg_wait,
@@ -295,7 +318,8 @@ sub _ctl_bg {
     my %p = map { my ($k, $v) = split /=/, $_, 2; ($k, _uri_unescape($v // '')) }
             split /&/, $q // '';
     my $path = $p{path} or die "bg needs path=\n";
-    _bg_clients($p{n} // 1, $path, _nginx_port($head), $p{abort});
+    _bg_clients($p{n} // 1, $path, _nginx_port($head), $p{abort},
+                { method => $p{method}, body => $p{body}, ctype => $p{ctype} });
     return "ok\n";
 }
 
@@ -305,8 +329,23 @@ sub _nginx_port {
     return $port // $ENV{TEST_NGINX_SERVER_PORT} // $ENV{TEST_NGINX_PORT} // 1984;
 }
 
+# a request as bytes: GET by default; a body goes with its length
+sub _request_text {
+    my ($path, $req) = @_;
+    my $method = ($req && $req->{method}) || 'GET';
+    my $body = $req ? $req->{body} : undef;
+    my $text = "$method $path HTTP/1.0\r\nHost: localhost\r\n";
+    if (defined $body || $method ne 'GET') {
+        $body //= '';
+        $text .= "Content-Type: " . ($req->{ctype} || 'application/json') . "\r\n"
+            if length $body;
+        $text .= "Content-Length: " . length($body) . "\r\n";
+    }
+    return "$text\r\n" . ($body // '');
+}
+
 sub _bg_clients {
-    my ($n, $path, $port, $abort) = @_;
+    my ($n, $path, $port, $abort, $req) = @_;
     for (1 .. $n) {
         my $file = File::Temp->new(UNLINK => 0);
         my $pid = fork();
@@ -317,7 +356,7 @@ sub _bg_clients {
             my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                 PeerPort => $port, Proto => 'tcp', Timeout => 5);
             if ($sock) {
-                syswrite($sock, "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n");
+                syswrite($sock, _request_text($path, $req));
                 my $resp = '';
                 my $sel = IO::Select->new($sock);
                 # abort=S: hang up after S seconds, as a client that gives up
@@ -389,8 +428,11 @@ sub _ctl_time {
     my $path = $p{path} or die "time needs path=\n";
     my $port = _nginx_port($head);
     if ($p{bg_path}) {
-        _bg_clients($p{bg_n} // 1, $p{bg_path}, $port);
+        _bg_clients($p{bg_n} // 1, $p{bg_path}, $port, undef,
+                    { method => $p{bg_method}, body => $p{bg_body},
+                      ctype => $p{bg_ctype} });
     }
+    my $req = { method => $p{method}, body => $p{body}, ctype => $p{ctype} };
     sleep($p{delay}) if $p{delay};
     my (@codes, @ms);
     for my $i (1 .. $n) {
@@ -400,7 +442,7 @@ sub _ctl_time {
         my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
             PeerPort => $port, Proto => 'tcp', Timeout => 5);
         if ($sock) {
-            syswrite($sock, "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            syswrite($sock, _request_text($path, $req));
             my $resp = '';
             my $sel = IO::Select->new($sock);
             my $deadline = time + 10;
@@ -418,6 +460,144 @@ sub _ctl_time {
     my $out = "codes: @codes\nms: @ms\nmax_ms: $max\n";
     $out .= "bg_pending: " . _ctl_bg_pending() if $p{bg_path};
     return $out;
+}
+
+# ------------------------------------------------ chained requests, scripts
+
+my %Vars;
+
+sub _subst {
+    my ($s) = @_;
+    $s =~ s/\{\{(\w+)\}\}/defined $Vars{$1} ? $Vars{$1}
+                                          : die "no saved value {{$1}}\n"/ge;
+    return $s;
+}
+
+sub _json_at {
+    my ($doc, $path) = @_;
+    for my $k (split /\./, $path) {
+        if (ref $doc eq 'HASH') { $doc = $doc->{$k} }
+        elsif (ref $doc eq 'ARRAY' && $k =~ /^\d+\z/) { $doc = $doc->[$k] }
+        else { return undef }
+    }
+    return ref $doc ? undef : $doc;
+}
+
+# X-Ctl-Save of a chained request: values of nginx's answer, by name
+sub _save {
+    my ($spec, $headers, $body) = @_;
+    require JSON::PP;
+    require MIME::Base64;
+    my $json;
+    for my $item (split ' ', $spec) {
+        my ($name, $kind, $arg) = $item =~ /^(\w+)=(\w+)(?::(.*))?\z/
+            or die "bad X-Ctl-Save item $item\n";
+        my $v;
+        if ($kind eq 'body') {
+            $v = $body;
+        } elsif ($kind eq 'header' || $kind eq 'cookie') {
+            for my $h (@$headers) {
+                next unless lc $h->[0] eq ($kind eq 'header' ? lc $arg : 'set-cookie');
+                if ($kind eq 'header') { $v = $h->[1]; last }
+                ($v) = $h->[1] =~ /^\Q$arg\E=([^;]*)/ and last;
+            }
+        } elsif ($kind eq 'json' || $kind eq 'jwt') {
+            $json //= eval { JSON::PP::decode_json($body) } // {};
+            my ($path, $claim) = $kind eq 'jwt' ? $arg =~ /^(.*)\.(\w+)\z/ : ($arg);
+            $v = _json_at($json, $path // '');
+            if ($kind eq 'jwt' && defined $v) {
+                my (undef, $payload) = split /\./, $v;
+                my $claims = eval { JSON::PP::decode_json(
+                    MIME::Base64::decode_base64url($payload // '')) };
+                $v = $claims ? _json_at($claims, $claim) : undef;
+            }
+        } else {
+            die "bad X-Ctl-Save kind $kind\n";
+        }
+        # not in the answer: a later {{name}} fails rather than reuse a value
+        if (defined $v) { $Vars{$name} = $v } else { delete $Vars{$name} }
+    }
+}
+
+sub _ctl_http {
+    my ($q, $body, $head, $method, $target) = @_;
+    (my $path = $target) =~ s{^/_ctl/http}{};
+    $path = _subst($path);
+    $body = _subst($body // '');
+    my ($save, $out) = ('', '');
+    for my $line ((split /\r?\n/, $head)[1 .. 1000]) {
+        last unless defined $line && length $line;
+        my ($k, $v) = $line =~ /^([^:\s]+):[ \t]*(.*)\z/ or next;
+        if (lc $k eq 'x-ctl-save') { $save .= " $v"; next }
+        next if $k =~ /^(?:host|connection|content-length|x-nginx-port)\z/i;
+        $out .= "$k: " . _subst($v) . "\r\n";
+    }
+    $out .= "Content-Length: " . length($body) . "\r\n"
+        if length $body || $method !~ /^(?:GET|HEAD)\z/;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => _nginx_port($head), Proto => 'tcp', Timeout => 5)
+        or die "cannot connect to nginx: $!\n";
+    syswrite($sock, "$method $path HTTP/1.0\r\nHost: localhost\r\n$out\r\n$body");
+    my $resp = '';
+    my $sel = IO::Select->new($sock);
+    my $deadline = time + 20;
+    while (time < $deadline) {
+        $sel->can_read(1) or next;
+        my $r = sysread($sock, $resp, 65536, length $resp);
+        last unless $r;
+    }
+    close $sock;
+    my ($rhead, $rbody) = split /\r\n\r\n/, $resp, 2;
+    my ($status, $reason) = ($rhead // '') =~ m{^HTTP/1\.\d (\d{3}) ?([^\r\n]*)}
+        or die "no answer from nginx for $method $path\n";
+    my @headers;
+    for my $line ((split /\r\n/, $rhead)[1 .. 1000]) {
+        last unless defined $line;
+        my ($k, $v) = $line =~ /^([^:\s]+):[ \t]*(.*)\z/ or next;
+        push @headers, [$k, $v];
+    }
+    _save($save, \@headers, $rbody // '') if $save =~ /\S/;
+    return { status => $status, reason => $reason, body => $rbody // '',
+             headers => [grep { $_->[0] !~ /^(?:server|date|connection|content-length|transfer-encoding|keep-alive)\z/i } @headers] };
+}
+
+sub _ctl_sql {
+    my ($q, $body, $head) = @_;
+    my $o = psql(_subst($body // ''));
+    my ($name) = ($head // '') =~ /^X-Ctl-Save:[ \t]*(\w+)[ \t]*\r?$/mi;
+    $Vars{$name} = $o if defined $name;
+    return length $o ? "$o\n" : '';
+}
+
+sub _ctl_script {
+    my ($q, $body) = @_;
+    my (@args, $name);
+    for (split /&/, $q // '') {
+        my ($k, $v) = split /=/, $_, 2;
+        $v = _uri_unescape($v // '');
+        if ($k eq 'name') { $name = $v } elsif ($k eq 'arg') { push @args, $v }
+    }
+    die "script needs name=\n" unless defined $name && $name =~ /^[a-z][a-z0-9-]*\z/;
+    my $script = _root() . "/scripts/$name";
+    die "no script $script\n" unless -x $script;
+    my $in = File::Temp->new;
+    print $in $body // '';
+    close $in;
+    my $pid = open my $ph, '-|';
+    die "fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', $in->filename;
+        open STDERR, '>&', \*STDOUT;
+        $ENV{PGHOST} = $ENV{NEXUS_TEST_PG_HOST} || '127.0.0.1';
+        $ENV{PGPORT} = _env('NEXUS_TEST_PG_PORT');
+        $ENV{PGDATABASE} = _env('NEXUS_TEST_PG_DB');
+        $ENV{PGUSER} = $ENV{NEXUS_TEST_PG_USER} || 'nexus';
+        { no warnings 'exec'; exec $script, @args; }
+        POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$ph> } // '';
+    close $ph;
+    return "exit: " . ($? >> 8) . "\n$out";
 }
 
 sub ctl_server {
@@ -478,9 +658,19 @@ sub _ctl_serve {
     }
     my ($path, $query) = split /\?/, $target // '', 2;
     my ($status, $out);
-    if (my $action = $Actions{$path // ''}) {
-        $out = eval { $action->($query, $body, $head) };
+    my $action = $Actions{$path // ''};
+    $action = \&_ctl_http if !$action && ($path // '') =~ m{^/_ctl/http/};
+    if ($action) {
+        $out = eval { $action->($query, $body, $head, $method, $target) };
         ($status, $out) = defined $out ? (200, $out) : (500, "error: $@");
+        if (ref $out eq 'HASH') {
+            # nginx's own answer to a chained request, passed through
+            my $h = join '', map { "$_->[0]: $_->[1]\r\n" } @{ $out->{headers} };
+            syswrite($c, "HTTP/1.0 $out->{status} $out->{reason}\r\n$h"
+                . "Content-Length: " . length($out->{body}) . "\r\n"
+                . "Connection: close\r\n\r\n$out->{body}");
+            return;
+        }
     } else {
         ($status, $out) = (404, "unknown control action $path; known: "
             . join(' ', sort keys %Actions) . "\n");
@@ -507,6 +697,105 @@ END {
             warn $@ if $@;
         }
     }
+}
+
+# ------------------------------------------------ signed-in users, no log-in
+
+# Sessions made straight in the database, for suites that need signed-in
+# users without spending a password hash on each (call after
+# reset_fixture(), which empties the sessions):
+#
+#   my %tok = Nexus::Test::access_tokens(alice => 1, bob => 2);
+#
+# makes one live API session per name (user id as given) and returns
+# name => access token, signed by jose (t/js/jwt.mjs) with the test key
+# $NEXUS_TEST_KEYS/ed25519.pem, kid "ed1", issuer "nexus", audience
+# "nexus-api", valid 15 minutes: the block needs
+#   nexus_jwt_key ed1 EdDSA file:$TEST_NGINX_KEYS/ed25519.pem;
+#
+#   my ($cookie, $csrf) = Nexus::Test::cookie_session(1);
+#
+# makes a browser session: send "Cookie: nexus_session=$cookie" and, on
+# unsafe methods, "X-CSRF-Token: $csrf".
+
+sub _token43 {
+    my @c = ('A' .. 'Z', 'a' .. 'z', 0 .. 9, '-', '_');
+    return join '', map { $c[int rand 64] } 1 .. 43;
+}
+
+sub _session_sql {
+    my ($uid, $token, $csrf) = @_;
+    die "Nexus::Test: bad user id <$uid>\n" unless $uid =~ /^[1-9][0-9]*\z/;
+    return "INSERT INTO sessions (user_id, token_hash, csrf_hash, expires_at)"
+         . " VALUES ($uid, sha256(convert_to('$token', 'UTF8')), "
+         . (defined $csrf ? "sha256(convert_to('$csrf', 'UTF8'))" : 'NULL')
+         . ", now() + interval '1 hour') RETURNING id;\n";
+}
+
+sub access_tokens {
+    my (%users) = @_;
+    my @names = sort keys %users;
+    return () unless @names;
+    my @sids = split /\n/, psql(join '', map {
+        _session_sql($users{$_}, _token43() . ':api')
+    } @names);
+    die "Nexus::Test: access_tokens made " . scalar(@sids) . " sessions\n"
+        unless @sids == @names;
+    my $keys = _env('NEXUS_TEST_KEYS');
+    require JSON::PP;
+    my $batch = JSON::PP::encode_json([map {
+        ['sign', 'alg=EdDSA', "key=$keys/ed25519.pem", 'kid=ed1',
+         "sub=$users{$names[$_]}", "sid=$sids[$_]"]
+    } 0 .. $#names]);
+    my $js = _root() . '/t/js/jwt.mjs';
+    open my $ph, '-|', 'node', $js, 'batch', $batch
+        or die "Nexus::Test: cannot run node: $!\n";
+    my $out = do { local $/; <$ph> };
+    close $ph or die "Nexus::Test: t/js/jwt.mjs batch failed (exit $?)\n";
+    my $res = JSON::PP::decode_json($out);
+    return map { ($names[$_] => $res->[$_]{token}) } 0 .. $#names;
+}
+
+sub cookie_session {
+    my ($uid) = @_;
+    my ($cookie, $csrf) = (_token43(), _token43());
+    psql(_session_sql($uid, $cookie, $csrf));
+    return ($cookie, $csrf);
+}
+
+# Requests of a block written "[alice] GET /api/me" or "[bob x=c1] POST
+# /api/auth/login\n{...}": expand_who($block, \%tokens), called from a
+# block preprocessor, strips the prefixes and sets more_headers to the
+# named user's bearer token ("-": none), "X-Client: c1" for x=c1, and
+# Content-Type: application/json for an /api/ request with a JSON body.
+# Requests without a prefix get no headers; a block with its own
+# more_headers is left alone.
+sub expand_who {
+    my ($block, $tokens) = @_;
+    my $req = $block->request;
+    return if !defined $req || defined $block->more_headers;
+    my @r = ref $req ? @$req : ($req);
+    return unless grep { /^\[[^\]]*\] / } @r;
+    my @h;
+    for my $q (@r) {
+        my @hd;
+        if ($q =~ s/^\[([^\]]*)\] //) {
+            for my $w (split ' ', $1) {
+                if ($w =~ /^x=(.+)/) {
+                    push @hd, "X-Client: $1";
+                } elsif ($w ne '-') {
+                    my $t = $tokens->{$w}
+                        // die "Nexus::Test::expand_who: no token for \"$w\"\n";
+                    push @hd, "Authorization: Bearer $t";
+                }
+            }
+        }
+        push @hd, 'Content-Type: application/json'
+            if $q =~ m{^\S+ /api/[^\n]*\n\s*[\{\[]};
+        push @h, join "\n", @hd;
+    }
+    $block->set_value(request => ref $req ? \@r : $r[0]);
+    $block->set_value(more_headers => ref $req ? \@h : $h[0]);
 }
 
 1;
