@@ -28,7 +28,9 @@ static ngx_int_t ngx_http_nexus_auth_cookie(ngx_http_nexus_ctx_t *ctx,
 static void ngx_http_nexus_auth_loaded(ngx_http_nexus_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_nexus_auth_decide(ngx_http_nexus_ctx_t *ctx,
-    PGresult *res);
+    PGresult *res, ngx_int_t *rc);
+static ngx_int_t ngx_http_nexus_auth_copy(ngx_http_request_t *r,
+    PGresult *res, int col, ngx_str_t *out);
 static ngx_int_t ngx_http_nexus_auth_csrf(ngx_http_nexus_ctx_t *ctx,
     PGresult *res);
 static ngx_int_t ngx_http_nexus_auth_unauthorized(ngx_http_request_t *r,
@@ -209,9 +211,11 @@ ngx_http_nexus_auth_loaded(ngx_http_nexus_ctx_t *ctx, PGresult *res,
         return;
     }
 
-    rc = ngx_http_nexus_auth_decide(ctx, res);
-
-    if (rc == NGX_OK) {
+    /*
+     * a refusal has been answered already: the rc of sending it is often
+     * NGX_OK, so it must never be mistaken for "go on"
+     */
+    if (ngx_http_nexus_auth_decide(ctx, res, &rc) == NGX_OK) {
         auth = ctx->auth;
 
         rc = ctx->lcf->limits
@@ -227,10 +231,14 @@ ngx_http_nexus_auth_loaded(ngx_http_nexus_ctx_t *ctx, PGresult *res,
 }
 
 
-/* NGX_OK: go on; else the rc of the answer sent */
+/*
+ * NGX_OK: the caller may go on. NGX_DECLINED: refused, or failed; *rc is
+ * then the rc to finalize the request with.
+ */
 
 static ngx_int_t
-ngx_http_nexus_auth_decide(ngx_http_nexus_ctx_t *ctx, PGresult *res)
+ngx_http_nexus_auth_decide(ngx_http_nexus_ctx_t *ctx, PGresult *res,
+    ngx_int_t *rc)
 {
     ngx_uint_t                   access;
     ngx_http_request_t          *r;
@@ -244,16 +252,20 @@ ngx_http_nexus_auth_decide(ngx_http_nexus_ctx_t *ctx, PGresult *res)
             (void) ngx_http_nexus_auth_set_cookie(ctx, NULL, 0);
         }
 
-        return ngx_http_nexus_auth_unauthorized(r, "session_ended",
-                   "The session has ended or the account is disabled; "
-                   "sign in again.", "revoked");
+        *rc = ngx_http_nexus_auth_unauthorized(r, "session_ended",
+                  "The session has ended or the account is disabled; "
+                  "sign in again.", "revoked");
+        return NGX_DECLINED;
     }
 
-    if (ngx_http_nexus_pg_value(res, 0, 0, &p->user_id_text) != NGX_OK
-        || ngx_http_nexus_pg_value(res, 0, 1, &p->email) != NGX_OK
-        || ngx_http_nexus_pg_value(res, 0, 2, &p->session_id_text) != NGX_OK)
+    /* copies: the result is freed once this step returns */
+    if (ngx_http_nexus_auth_copy(r, res, 0, &p->user_id_text) != NGX_OK
+        || ngx_http_nexus_auth_copy(r, res, 1, &p->email) != NGX_OK
+        || ngx_http_nexus_auth_copy(r, res, 2, &p->session_id_text)
+           != NGX_OK)
     {
-        return NGX_ERROR;
+        *rc = NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     p->user_id = ngx_atoof(p->user_id_text.data, p->user_id_text.len);
@@ -268,10 +280,11 @@ ngx_http_nexus_auth_decide(ngx_http_nexus_ctx_t *ctx, PGresult *res)
                          |NGX_HTTP_DELETE)))
     {
         if (ngx_http_nexus_auth_csrf(ctx, res) != NGX_OK) {
-            return ngx_http_nexus_send_problem(r, NGX_HTTP_FORBIDDEN,
-                       "csrf_failed",
-                       "Send the session's CSRF token in the X-CSRF-Token "
-                       "header.", NULL);
+            *rc = ngx_http_nexus_send_problem(r, NGX_HTTP_FORBIDDEN,
+                      "csrf_failed",
+                      "Send the session's CSRF token in the X-CSRF-Token "
+                      "header.", NULL);
+            return NGX_DECLINED;
         }
     }
 
@@ -280,13 +293,36 @@ ngx_http_nexus_auth_decide(ngx_http_nexus_ctx_t *ctx, PGresult *res)
     if ((access == NGX_HTTP_NEXUS_ADMIN && !p->admin)
         || (access == NGX_HTTP_NEXUS_SELLER && !p->seller && !p->admin))
     {
-        return ngx_http_nexus_send_problem(r, NGX_HTTP_FORBIDDEN,
-                   "forbidden",
-                   access == NGX_HTTP_NEXUS_ADMIN
-                   ? "This needs a platform operator account."
-                   : "This needs a seller account: staff of an active store.",
-                   NULL);
+        *rc = ngx_http_nexus_send_problem(r, NGX_HTTP_FORBIDDEN,
+                  "forbidden",
+                  access == NGX_HTTP_NEXUS_ADMIN
+                  ? "This needs a platform operator account."
+                  : "This needs a seller account: staff of an active store.",
+                  NULL);
+        return NGX_DECLINED;
     }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_nexus_auth_copy(ngx_http_request_t *r, PGresult *res, int col,
+    ngx_str_t *out)
+{
+    ngx_str_t  v;
+
+    if (ngx_http_nexus_pg_value(res, 0, col, &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    out->len = v.len;
+    out->data = ngx_pnalloc(r->pool, v.len + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(out->data, v.data, v.len) = '\0';
 
     return NGX_OK;
 }

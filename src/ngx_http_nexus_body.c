@@ -9,7 +9,8 @@
 
 
 static void ngx_http_nexus_body_read(ngx_http_request_t *r);
-static ngx_int_t ngx_http_nexus_body_parse(ngx_http_nexus_ctx_t *ctx);
+static ngx_int_t ngx_http_nexus_body_parse(ngx_http_nexus_ctx_t *ctx,
+    ngx_int_t *rc);
 static const char *ngx_http_nexus_field_check(
     const ngx_http_nexus_field_t *f, json_t *v);
 static ngx_int_t ngx_http_nexus_is_json(ngx_http_request_t *r);
@@ -58,9 +59,8 @@ ngx_http_nexus_body_read(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_nexus_module);
 
-    rc = ngx_http_nexus_body_parse(ctx);
-
-    if (rc == NGX_OK) {
+    /* a refused body has been answered: its rc is not "go on" */
+    if (ngx_http_nexus_body_parse(ctx, &rc) == NGX_OK) {
         rc = ctx->body_next(ctx);
     }
 
@@ -73,8 +73,10 @@ ngx_http_nexus_body_read(ngx_http_request_t *r)
 }
 
 
+/* NGX_OK: parsed; NGX_DECLINED: answered or failed, *rc says how */
+
 static ngx_int_t
-ngx_http_nexus_body_parse(ngx_http_nexus_ctx_t *ctx)
+ngx_http_nexus_body_parse(ngx_http_nexus_ctx_t *ctx, ngx_int_t *rc)
 {
     u_char               *p;
     size_t                len;
@@ -88,10 +90,11 @@ ngx_http_nexus_body_parse(ngx_http_nexus_ctx_t *ctx)
     r = ctx->request;
 
     if (r->request_body == NULL || r->request_body->temp_file) {
-        return ngx_http_nexus_send_problem(r,
-                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
-                   "The request body is larger than this endpoint takes.",
-                   NULL);
+        *rc = ngx_http_nexus_send_problem(r,
+                  NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                  "The request body is larger than this endpoint takes.",
+                  NULL);
+        return NGX_DECLINED;
     }
 
     len = 0;
@@ -101,22 +104,25 @@ ngx_http_nexus_body_parse(ngx_http_nexus_ctx_t *ctx)
     }
 
     if (len > ctx->lcf->body_max) {
-        return ngx_http_nexus_send_problem(r,
-                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
-                   "The request body is larger than this endpoint takes.",
-                   NULL);
+        *rc = ngx_http_nexus_send_problem(r,
+                  NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                  "The request body is larger than this endpoint takes.",
+                  NULL);
+        return NGX_DECLINED;
     }
 
     if (len == 0) {
         /* an empty body is an empty object: "POST /logout" needs none */
         ctx->body = ngx_http_nexus_json_track(r, json_object());
-        return ctx->body ? NGX_OK : NGX_ERROR;
+        *rc = NGX_ERROR;
+        return ctx->body ? NGX_OK : NGX_DECLINED;
     }
 
     if (!ngx_http_nexus_is_json(r)) {
-        return ngx_http_nexus_send_problem(r,
-                   NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                   "Send the body as application/json.", NULL);
+        *rc = ngx_http_nexus_send_problem(r,
+                  NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                  "Send the body as application/json.", NULL);
+        return NGX_DECLINED;
     }
 
     b = r->request_body->bufs->buf;
@@ -127,7 +133,8 @@ ngx_http_nexus_body_parse(ngx_http_nexus_ctx_t *ctx)
     } else {
         p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
-            return NGX_ERROR;
+            *rc = NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         len = 0;
@@ -144,20 +151,23 @@ ngx_http_nexus_body_parse(ngx_http_nexus_ctx_t *ctx)
                       "The body is not valid JSON: %s at byte %d.",
                       err.text, err.position) = '\0';
 
-        return ngx_http_nexus_send_problem(r, NGX_HTTP_BAD_REQUEST,
-                                           "malformed_json",
-                                           (char *) detail, NULL);
+        *rc = ngx_http_nexus_send_problem(r, NGX_HTTP_BAD_REQUEST,
+                                          "malformed_json",
+                                          (char *) detail, NULL);
+        return NGX_DECLINED;
     }
 
     if (ngx_http_nexus_json_track(r, json) == NULL) {
-        return NGX_ERROR;
+        *rc = NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     if (!json_is_object(json)) {
-        return ngx_http_nexus_send_problem(r, NGX_HTTP_BAD_REQUEST,
-                                           "malformed_json",
-                                           "The body must be a JSON object.",
-                                           NULL);
+        *rc = ngx_http_nexus_send_problem(r, NGX_HTTP_BAD_REQUEST,
+                                          "malformed_json",
+                                          "The body must be a JSON object.",
+                                          NULL);
+        return NGX_DECLINED;
     }
 
     ctx->body = json;

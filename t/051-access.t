@@ -704,3 +704,34 @@ sub { $_[0] }
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 11: a refused caller's request never reaches its endpoint: no unknown session, forbidden role or revoked token changes anything
+--- request eval
+["PATCH /api/admin/users/5\n{\"admin\": true}",
+ "PATCH /api/admin/users/5\n{\"admin\": true}",
+ "POST /api/admin/stores/3/approve",
+ "POST /api/seller/stores/1/staff\n{\"email\": \"alice\@example.com\"}",
+ "PATCH /api/me\n{\"name\": \"Revoked\"}",
+ "POST /_ctl/sql
+SELECT string_agg(role, ',' ORDER BY role) FROM user_roles WHERE user_id = 5;
+SELECT status FROM vendors WHERE id = 3;
+SELECT count(*) FROM vendor_staff WHERE user_id = 1 AND vendor_id = 1;
+SELECT name FROM users WHERE id = 6"]
+--- more_headers eval
+["Cookie: nexus_session=" . ('B' x 43) . "\nContent-Type: application/json",
+ "Authorization: Bearer $main::Tok{alice}\nContent-Type: application/json",
+ "Authorization: Bearer $main::Tok{erin}",
+ "Authorization: Bearer $main::Tok{alice}\nContent-Type: application/json",
+ "Authorization: Bearer $main::Tok{frank}\nContent-Type: application/json",
+ ""]
+--- error_code eval
+[401, 403, 403, 403, 401, 200]
+--- response_body_like eval
+['"code":"session_ended"', '"code":"forbidden"', '"code":"forbidden"',
+ '"code":"forbidden"', '"code":"session_ended"',
+ "^customer\nsuspended\n0\nFrank\n\$"]
+--- no_error_log
+[error]
+[alert]

@@ -752,7 +752,7 @@ LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('items', coalesce(jsonb_agg(jsonb_build_object(
                'user_id', u.id, 'email', u.email, 'name', u.name,
                'role', vs.role, 'since', nexus_json_ts(vs.created_at))
-               ORDER BY vs.role DESC, u.id), '[]'))
+               ORDER BY vs.role = 'owner' DESC, u.id), '[]'))
       FROM vendor_staff vs JOIN users u ON u.id = vs.user_id
      WHERE vs.vendor_id = p_vendor_id
 $$;

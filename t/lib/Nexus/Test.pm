@@ -767,7 +767,8 @@ sub cookie_session {
 # /api/auth/login\n{...}": expand_who($block, \%tokens), called from a
 # block preprocessor, strips the prefixes and sets more_headers to the
 # named user's bearer token ("-": none), "X-Client: c1" for x=c1, and
-# Content-Type: application/json for an /api/ request with a JSON body.
+# Content-Type: application/json for a request with a JSON body (but not
+# for /_ctl/).
 # Requests without a prefix get no headers; a block with its own
 # more_headers is left alone.
 sub expand_who {
@@ -791,7 +792,7 @@ sub expand_who {
             }
         }
         push @hd, 'Content-Type: application/json'
-            if $q =~ m{^\S+ /api/[^\n]*\n\s*[\{\[]};
+            if $q =~ m{^\S+ /(?!_ctl/)[^\n]*\n\s*[\{\[]};
         push @h, join "\n", @hd;
     }
     $block->set_value(request => ref $req ? \@r : $r[0]);
