@@ -606,6 +606,18 @@ ngx_http_nexus_password_thread(void *data, ngx_log_t *log)
 
     if (CRYPTO_memcmp(out, job->expect, job->expect_len) != 0 || job->dummy) {
         job->rc = NGX_DECLINED;
+
+        /*
+         * a hash weaker than configured must not answer sooner than a
+         * strong one: that would tell which accounts exist (and are old)
+         */
+        if (job->rehash) {
+            (void) ngx_http_nexus_scrypt(job, job->new_salt,
+                                         NGX_HTTP_NEXUS_SCRYPT_SALT_LEN,
+                                         &job->conf, out,
+                                         NGX_HTTP_NEXUS_SCRYPT_KEY_LEN);
+        }
+
         goto done;
     }
 

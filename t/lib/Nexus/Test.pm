@@ -557,8 +557,10 @@ sub _ctl_http {
         push @headers, [$k, $v];
     }
     _save($save, \@headers, $rbody // '') if $save =~ /\S/;
+    # nginx in front of the control server sets these itself
+    my $own = qr/^(?:server|date|connection|content-length|transfer-encoding|keep-alive)\z/i;
     return { status => $status, reason => $reason, body => $rbody // '',
-             headers => [grep { $_->[0] !~ /^(?:server|date|connection|content-length|transfer-encoding|keep-alive)\z/i } @headers] };
+             headers => [grep { $_->[0] !~ $own } @headers] };
 }
 
 sub _ctl_sql {
