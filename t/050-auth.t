@@ -1043,15 +1043,15 @@ sub {
     my @s = @{ $d->{sessions} };
     my ($mine) = grep { ($_->{user_agent} // '') eq 'nexus-export-test' } @s;
     return join "\n",
-        "keys: " . join(',', sort keys %$d),
+        "keys: " . CORE::join(',', sort keys %$d),
         "user: $d->{user}{id} $d->{user}{email}",
-        "addresses: " . join(',', map { "$_->{line1} $_->{city}" } @{ $d->{addresses} }),
+        "addresses: " . CORE::join(',', map { "$_->{line1} $_->{city}" } @{ $d->{addresses} }),
         "sessions: " . (@s >= 2 ? 'several' : scalar @s) . ", with keys "
-            . join(',', sort keys %{ $s[0] }),
+            . CORE::join(',', sort keys %{ $s[0] }),
         "this session: " . ($mine ? "$mine->{ip} revoked_at=" . ($mine->{revoked_at} // 'null') : 'missing'),
-        "orders: " . join(',', map { ($_->{number} =~ /^NX-\d{8}\z/ ? 'NX-<number>' : $_->{number})
+        "orders: " . CORE::join(',', map { ($_->{number} =~ /^NX-\d{8}\z/ ? 'NX-<number>' : $_->{number})
                                      . " $_->{grand_total} $_->{currency}" } @{ $d->{orders} }),
-        "reviews: " . join(',', map { $_->{id} } @{ $d->{reviews} }),
+        "reviews: " . CORE::join(',', map { $_->{id} } @{ $d->{reviews} }),
         "secrets: " . ($b =~ /token_hash|csrf_hash|password_hash|scrypt|\\\\x[0-9a-f]{64}/
                        ? 'FOUND' : 'none'),
         '';
