@@ -1042,7 +1042,7 @@ sub {
     my $d = eval { JSON::PP::decode_json($b) } or return "not JSON: $b";
     my @s = @{ $d->{sessions} };
     my ($mine) = grep { ($_->{user_agent} // '') eq 'nexus-export-test' } @s;
-    return join "\n",
+    return CORE::join "\n",
         "keys: " . CORE::join(',', sort keys %$d),
         "user: $d->{user}{id} $d->{user}{email}",
         "addresses: " . CORE::join(',', map { "$_->{line1} $_->{city}" } @{ $d->{addresses} }),
