@@ -30,7 +30,8 @@ typedef struct {
     ngx_str_t                   token;
     ngx_str_t                   csrf;
     ngx_str_t                   rehash;
-    const char                 *then;       /* SQL endpoint after a check */
+    const char                 *then;       /* SQL endpoint after hashing */
+    ngx_http_nexus_call_pt      then_done;
     ngx_uint_t                  cookie;
 } ngx_http_nexus_auth_req_t;
 
@@ -96,7 +97,7 @@ static ngx_http_nexus_auth_req_t *ngx_http_nexus_auth_req(
     ngx_http_nexus_ctx_t *ctx, const ngx_http_nexus_field_t *fields,
     ngx_int_t *rc);
 static ngx_int_t ngx_http_nexus_register_limited(ngx_http_nexus_ctx_t *ctx);
-static void ngx_http_nexus_register_hashed(ngx_http_nexus_ctx_t *ctx,
+static void ngx_http_nexus_password_hashed(ngx_http_nexus_ctx_t *ctx,
     ngx_int_t rc, ngx_str_t *phc);
 static ngx_int_t ngx_http_nexus_login_limited(ngx_http_nexus_ctx_t *ctx);
 static ngx_int_t ngx_http_nexus_login_found(ngx_http_nexus_ctx_t *ctx,
@@ -115,13 +116,9 @@ static ngx_int_t ngx_http_nexus_refresh_done(ngx_http_nexus_ctx_t *ctx,
 static ngx_int_t ngx_http_nexus_signed_out(ngx_http_nexus_ctx_t *ctx,
     ngx_uint_t status, ngx_str_t *body);
 static ngx_int_t ngx_http_nexus_reset_limited(ngx_http_nexus_ctx_t *ctx);
-static void ngx_http_nexus_reset_hashed(ngx_http_nexus_ctx_t *ctx,
-    ngx_int_t rc, ngx_str_t *phc);
 static ngx_int_t ngx_http_nexus_confirm_found(ngx_http_nexus_ctx_t *ctx,
     ngx_uint_t status, ngx_str_t *body);
 static void ngx_http_nexus_confirm_checked(ngx_http_nexus_ctx_t *ctx,
-    ngx_int_t rc, ngx_str_t *phc);
-static void ngx_http_nexus_new_password_hashed(ngx_http_nexus_ctx_t *ctx,
     ngx_int_t rc, ngx_str_t *phc);
 static ngx_int_t ngx_http_nexus_call_with(ngx_http_nexus_ctx_t *ctx,
     const char *endpoint, const char *name, ngx_str_t *value,
@@ -243,24 +240,10 @@ ngx_http_nexus_register_limited(ngx_http_nexus_ctx_t *ctx)
 {
     ngx_http_nexus_auth_req_t  *ar = ctx->data;
 
+    ar->then = "register";
+
     return ngx_http_nexus_password_hash(ctx, &ar->password,
-                                        ngx_http_nexus_register_hashed);
-}
-
-
-static void
-ngx_http_nexus_register_hashed(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
-    ngx_str_t *phc)
-{
-    if (rc != NGX_OK || phc == NULL) {
-        ngx_http_nexus_auth_resume(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    rc = ngx_http_nexus_call_with(ctx, "register", "password_hash", phc,
-                                  NULL);
-
-    ngx_http_nexus_auth_resume(ctx, rc);
+                                        ngx_http_nexus_password_hashed);
 }
 
 
@@ -627,24 +610,10 @@ ngx_http_nexus_api_reset_confirm(ngx_http_nexus_ctx_t *ctx)
         return rc;
     }
 
+    ar->then = "reset_confirm";
+
     return ngx_http_nexus_password_hash(ctx, &ar->password,
-                                        ngx_http_nexus_reset_hashed);
-}
-
-
-static void
-ngx_http_nexus_reset_hashed(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
-    ngx_str_t *phc)
-{
-    if (rc != NGX_OK || phc == NULL) {
-        ngx_http_nexus_auth_resume(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    rc = ngx_http_nexus_call_with(ctx, "reset_confirm", "password_hash", phc,
-                                  NULL);
-
-    ngx_http_nexus_auth_resume(ctx, rc);
+                                        ngx_http_nexus_password_hashed);
 }
 
 
@@ -728,8 +697,9 @@ ngx_http_nexus_confirm_checked(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
     }
 
     if (ar->new_password.len) {
+        ar->then_done = ngx_http_nexus_signed_out;
         rc = ngx_http_nexus_password_hash(ctx, &ar->new_password,
-                                          ngx_http_nexus_new_password_hashed);
+                                          ngx_http_nexus_password_hashed);
 
     } else {
         rc = ngx_http_nexus_call(ctx, ar->then, NULL,
@@ -740,8 +710,10 @@ ngx_http_nexus_confirm_checked(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
 }
 
 
+/* a new password is hashed: the SQL endpoint that stores it runs next */
+
 static void
-ngx_http_nexus_new_password_hashed(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
+ngx_http_nexus_password_hashed(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
     ngx_str_t *phc)
 {
     ngx_http_nexus_auth_req_t  *ar = ctx->data;
@@ -752,7 +724,7 @@ ngx_http_nexus_new_password_hashed(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
     }
 
     rc = ngx_http_nexus_call_with(ctx, ar->then, "password_hash", phc,
-                                  ngx_http_nexus_signed_out);
+                                  ar->then_done);
 
     ngx_http_nexus_auth_resume(ctx, rc);
 }
