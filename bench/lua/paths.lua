@@ -1,8 +1,17 @@
--- wrk script for bench/run: sends GET requests rotating through the paths
--- listed in a file (one per line), and prints one machine-readable summary
--- line at the end.
+-- wrk script for bench/run: sends requests rotating through the lines of a
+-- file, and prints one machine-readable summary line at the end.
 --
 --   wrk -t1 -c16 -d10s -s bench/lua/paths.lua http://127.0.0.1:8090 -- PATHS_FILE
+--
+-- A line is a path (a GET), or, with fields separated by tabs,
+--
+--   [METHOD ]PATH<TAB>Name: value<TAB>...[<TAB><TAB>BODY]
+--
+-- a method (GET unless given), request headers, and after an empty field
+-- (as after the blank line of HTTP) the body, e.g.
+--   /api/me<TAB>Authorization: Bearer eyJ...
+--   POST /api/auth/login<TAB>Content-Type: application/json<TAB><TAB>{"email":...}
+-- wrk adds Host, and Content-Length when there is a body.
 --
 -- Requests are formatted once in init(), so the client spends its time on
 -- the network, not in Lua. With several threads each starts at a different
@@ -11,6 +20,49 @@
 local requests = {}
 local n = 0
 local i = 0
+
+local function split_tabs(line)
+    local fields = {}
+    local from = 1
+    while true do
+        local at = string.find(line, "\t", from, true)
+        if at == nil then
+            fields[#fields + 1] = string.sub(line, from)
+            return fields
+        end
+        fields[#fields + 1] = string.sub(line, from, at - 1)
+        from = at + 1
+    end
+end
+
+local function format(line)
+    if string.sub(line, 1, 1) == "/" and string.find(line, "\t", 1, true) == nil
+    then
+        return wrk.format("GET", line)
+    end
+
+    local fields = split_tabs(line)
+    local method, path = string.match(fields[1], "^(%u+) (/.*)$")
+    if method == nil then
+        method, path = "GET", fields[1]
+    end
+
+    local headers = {}
+    local body = nil
+    for k = 2, #fields do
+        if fields[k] == "" then
+            body = table.concat(fields, "\t", k + 1)
+            break
+        end
+        local name, value = string.match(fields[k], "^([^:%s]+):%s*(.*)$")
+        if name == nil then
+            error("not a header \"Name: value\": " .. fields[k])
+        end
+        headers[name] = value
+    end
+
+    return wrk.format(method, path, headers, body)
+end
 
 function init(args)
     local file = args[1]
@@ -22,7 +74,7 @@ function init(args)
     for line in f:lines() do
         if line ~= "" then
             n = n + 1
-            requests[n] = wrk.format("GET", line)
+            requests[n] = format(line)
         end
     end
     f:close()
