@@ -96,6 +96,7 @@ our @Spec = (
     nbf      => ['sign', main::ed('nbf=+120')],
     iat      => ['sign', main::ed('iat=+120', 'exp=+900')],
     crit     => ['sign', main::ed('crit=x')],
+    brief    => ['sign', main::ed('sub=5', 'sid=6', 'exp=+4')],
 );
 
 our %Tok;
@@ -128,6 +129,26 @@ no_shuffle();
 run_tests();
 
 __DATA__
+
+=== TEST 0: a verified token is remembered by the worker, but not past its expiry
+The first block of the file, so the token (exp in 4 s from loading) is
+still valid for its first two uses; the worker's cache of verified tokens
+must not serve it once it has expired.
+--- http_config
+    nexus_jwt_key ed1 EdDSA file:$TEST_NGINX_KEYS/ed25519.pem sign;
+--- request eval
+["GET /api/_debug/jwt/verify", "GET /api/_debug/jwt/verify",
+ "GET /api/_debug/sleep?s=4.5", "GET /api/_debug/jwt/verify"]
+--- more_headers eval
+["Authorization: Bearer $main::Tok{brief}", "Authorization: Bearer $main::Tok{brief}",
+ "", "Authorization: Bearer $main::Tok{brief}"]
+--- error_code eval
+[200, 200, 200, 401]
+--- response_body_like eval
+['"sub":"5"', '"sub":"5"', '', '"detail":"expired"|expired']
+--- timeout: 10
+
+
 
 === TEST 1: an EdDSA token of the module verifies with jose
 --- http_config
