@@ -58,6 +58,9 @@ typedef struct {
     ngx_str_t                   password_thread_pool;
     ngx_array_t                *limit_zones;    /* limit.c */
 
+    /* one implicit store: no vendor fields or routes in the public API */
+    ngx_flag_t                  single_seller;
+
     ngx_int_t                   request_id_index;
     ngx_flag_t                  used;
 } ngx_http_nexus_main_conf_t;
@@ -93,6 +96,7 @@ typedef struct {
 #define NGX_HTTP_NEXUS_CACHED      0x01 /* answers go to the catalog cache */
 #define NGX_HTTP_NEXUS_SENSITIVE   0x02 /* limits fail closed, no-store */
 #define NGX_HTTP_NEXUS_DEBUG       0x04 /* only with nexus_debug_endpoints */
+#define NGX_HTTP_NEXUS_MARKETPLACE 0x08 /* not with nexus_single_seller */
 
 
 typedef struct {
@@ -179,6 +183,7 @@ struct ngx_http_nexus_ctx_s {
     ngx_http_nexus_route_t     *route;
     ngx_uint_t                  sensitive;      /* limits fail closed */
     ngx_uint_t                  no_store;       /* Cache-Control: no-store */
+    ngx_uint_t                  single_seller;  /* nexus_single_seller on */
 
     /* the request body, parsed; NULL when there is none */
     json_t                     *body;
@@ -253,6 +258,9 @@ ngx_int_t ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
     ngx_http_nexus_endpoint_pt miss);
 ngx_int_t ngx_http_nexus_send_cacheable(ngx_http_nexus_ctx_t *ctx,
     ngx_str_t *body);
+ngx_int_t ngx_http_nexus_strip_vendors(ngx_http_request_t *r,
+    ngx_str_t *body);
+ngx_uint_t ngx_http_nexus_single_seller(ngx_http_request_t *r);
 
 /* ngx_http_nexus_cache_local.c: the per-worker cache in front of Redis */
 ngx_int_t ngx_http_nexus_cache_local_init(ngx_cycle_t *cycle, size_t size);

@@ -13,6 +13,7 @@
 
 
 #define NGX_HTTP_NEXUS_CACHE_PREFIX  "nexus:c1:"
+#define NGX_HTTP_NEXUS_CACHE_SINGLE  "nexus:c1s:"  /* nexus_single_seller */
 
 
 static void ngx_http_nexus_cache_on_get(void *data, redisReply *reply);
@@ -21,6 +22,7 @@ static ngx_int_t ngx_http_nexus_cache_send_hit(ngx_http_nexus_ctx_t *ctx,
 static void ngx_http_nexus_cache_cleanup(void *data);
 static ngx_int_t ngx_http_nexus_cache_status(ngx_http_request_t *r,
     const char *status);
+static void ngx_http_nexus_strip_json(json_t *json);
 
 
 ngx_int_t
@@ -58,8 +60,11 @@ ngx_http_nexus_cache_lookup(ngx_http_nexus_ctx_t *ctx,
     }
 
     ctx->cache_key.data = p;
-    ctx->cache_key.len = ngx_snprintf(p, len, NGX_HTTP_NEXUS_CACHE_PREFIX
-                                      "%uL:%ui:%ui:%V", version,
+    ctx->cache_key.len = ngx_snprintf(p, len, "%s%uL:%ui:%ui:%V",
+                                      ctx->single_seller
+                                      ? NGX_HTTP_NEXUS_CACHE_SINGLE
+                                      : NGX_HTTP_NEXUS_CACHE_PREFIX,
+                                      version,
                                       ctx->lcf->page_size,
                                       ctx->lcf->page_size_max,
                                       &r->unparsed_uri)
@@ -224,6 +229,13 @@ ngx_http_nexus_send_cacheable(ngx_http_nexus_ctx_t *ctx, ngx_str_t *body)
 
     r = ctx->request;
 
+    if (ctx->single_seller) {
+        /* stripped once, before the cache keeps it */
+        if (ngx_http_nexus_strip_vendors(r, body) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
     /* room for the stored copy (ETag, newline, body) only when storing */
     v = ngx_pnalloc(r->pool, NGX_HTTP_NEXUS_ETAG_LEN + 1
                              + (ctx->cache_key.len ? body->len : 0));
@@ -263,4 +275,80 @@ ngx_http_nexus_send_cacheable(ngx_http_nexus_ctx_t *ctx, ngx_str_t *body)
     }
 
     return ngx_http_nexus_send_body(r, NGX_HTTP_OK, body, &etag);
+}
+
+
+/*
+ * nexus_single_seller: the catalog documents are built for a marketplace;
+ * a single store's shoppers see them without the members that name vendors.
+ */
+
+static void
+ngx_http_nexus_strip_json(json_t *json)
+{
+    size_t       i;
+    json_t      *v;
+    void        *tmp;
+    const char  *key;
+
+    if (json_is_array(json)) {
+        json_array_foreach(json, i, v) {
+            ngx_http_nexus_strip_json(v);
+        }
+
+        return;
+    }
+
+    if (!json_is_object(json)) {
+        return;
+    }
+
+    json_object_foreach_safe(json, tmp, key, v) {
+        if (ngx_strcmp(key, "vendor") == 0 || ngx_strcmp(key, "vendors") == 0
+            || ngx_strcmp(key, "vendor_id") == 0)
+        {
+            json_object_del(json, key);
+            continue;
+        }
+
+        ngx_http_nexus_strip_json(v);
+    }
+}
+
+
+ngx_int_t
+ngx_http_nexus_strip_vendors(ngx_http_request_t *r, ngx_str_t *body)
+{
+    size_t   size;
+    json_t  *json;
+
+    json = ngx_http_nexus_json_track(r, json_loadb((char *) body->data,
+                                                   body->len, 0, NULL));
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_nexus_strip_json(json);
+
+    size = json_dumpb(json, NULL, 0, JSON_COMPACT);
+
+    body->data = ngx_pnalloc(r->pool, size);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->len = json_dumpb(json, (char *) body->data, size, JSON_COMPACT);
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_nexus_single_seller(ngx_http_request_t *r)
+{
+    ngx_http_nexus_main_conf_t  *nmcf;
+
+    nmcf = ngx_http_get_module_main_conf(r, ngx_http_nexus_module);
+
+    return nmcf->single_seller ? 1 : 0;
 }

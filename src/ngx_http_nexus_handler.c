@@ -21,6 +21,7 @@
 #define CACHED     NGX_HTTP_NEXUS_CACHED
 #define SENSITIVE  NGX_HTTP_NEXUS_SENSITIVE
 #define DEBUG      NGX_HTTP_NEXUS_DEBUG
+#define MULTI      NGX_HTTP_NEXUS_MARKETPLACE
 
 #define R(m, path, access, flags, handler)                                    \
     { NGX_HTTP_NEXUS_##m, ngx_string(path), access, flags,                    \
@@ -41,7 +42,7 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
     R(GET,    "/api/products/*",              PUBLIC, CACHED, product_get),
     R(GET,    "/api/categories",              PUBLIC, CACHED, categories_tree),
     R(GET,    "/api/categories/*",            PUBLIC, CACHED, category_get),
-    R(GET,    "/api/vendors/*",               PUBLIC, CACHED, vendor_get),
+    R(GET,    "/api/vendors/*",               PUBLIC, CACHED|MULTI, vendor_get),
 
     /* authentication */
     R(POST,   "/api/auth/register",           PUBLIC, SENSITIVE, register),
@@ -67,7 +68,7 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
     R(DELETE, "/api/me/addresses/*",          USER,   0, address_delete),
 
     /* selling */
-    R(POST,   "/api/stores",                  USER,   0, store_apply),
+    R(POST,   "/api/stores",                  USER,   MULTI, store_apply),
     R(GET,    "/api/seller/stores",           SELLER, 0, seller_stores),
     R(GET,    "/api/seller/stores/*/staff",   SELLER, 0, staff_list),
     R(POST,   "/api/seller/stores/*/staff",   SELLER, 0, staff_add),
@@ -158,6 +159,7 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
     ctx->path_param = params[0];
     ctx->path_param2 = params[1];
     ctx->sensitive = (rt->flags & NGX_HTTP_NEXUS_SENSITIVE) ? 1 : 0;
+    ctx->single_seller = ngx_http_nexus_single_seller(r);
     ctx->no_store = ctx->sensitive || rt->access != NGX_HTTP_NEXUS_PUBLIC;
     ngx_http_set_ctx(r, ctx, ngx_http_nexus_module);
 
@@ -286,6 +288,7 @@ ngx_http_nexus_route(ngx_http_request_t *r, ngx_http_nexus_loc_conf_t *nlcf,
     ngx_uint_t               methods;
     ngx_str_t                found[2];
     ngx_http_nexus_route_t  *rt, *match;
+    ngx_http_nexus_main_conf_t  *nmcf;
 
     p = r->uri.data;
     last = p + r->uri.len;
@@ -297,10 +300,15 @@ ngx_http_nexus_route(ngx_http_request_t *r, ngx_http_nexus_loc_conf_t *nlcf,
 
     methods = 0;
     match = NULL;
+    nmcf = ngx_http_get_module_main_conf(r, ngx_http_nexus_module);
 
     for (rt = ngx_http_nexus_routes; rt->handler; rt++) {
 
         if ((rt->flags & NGX_HTTP_NEXUS_DEBUG) && !nlcf->debug_endpoints) {
+            continue;
+        }
+
+        if ((rt->flags & NGX_HTTP_NEXUS_MARKETPLACE) && nmcf->single_seller) {
             continue;
         }
 

@@ -273,6 +273,13 @@ static ngx_command_t  ngx_http_nexus_commands[] = {
       0,
       NULL },
 
+    { ngx_string("nexus_single_seller"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, single_seller),
+      NULL },
+
     { ngx_string("nexus_body_max"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -346,6 +353,7 @@ ngx_http_nexus_create_main_conf(ngx_conf_t *cf)
     nmcf->access_ttl = NGX_CONF_UNSET;
     nmcf->refresh_ttl = NGX_CONF_UNSET;
     nmcf->session_ttl = NGX_CONF_UNSET;
+    nmcf->single_seller = NGX_CONF_UNSET;
 
     return nmcf;
 }
@@ -371,6 +379,7 @@ ngx_http_nexus_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(nmcf->access_ttl, 900);
     ngx_conf_init_value(nmcf->refresh_ttl, 30 * 86400);
     ngx_conf_init_value(nmcf->session_ttl, 7 * 86400);
+    ngx_conf_init_value(nmcf->single_seller, 0);
 
     if (nmcf->jwt_issuer.data == NULL) {
         ngx_str_set(&nmcf->jwt_issuer, "nexus");

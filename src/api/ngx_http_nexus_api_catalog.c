@@ -198,6 +198,11 @@ ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
 
     v = ngx_http_nexus_arg(ctx, "vendor");
     if (v) {
+        if (ctx->single_seller) {
+            return ngx_http_nexus_send_param_problem(r, "vendor",
+                       "is not offered by a single-seller store");
+        }
+
         if (ngx_http_nexus_is_slug(v) != NGX_OK) {
             return ngx_http_nexus_send_param_problem(r, "vendor",
                        "must be a vendor slug (a-z, 0-9 and hyphens)");
