@@ -1,0 +1,259 @@
+# Inventory: single stock adjustments and bulk updates through the seller
+# API, each one a ledger row with who and why; bulk updates are all or
+# nothing with every bad item named; low-stock thresholds (variant, else
+# store) and the one outbox event per downward crossing; the low-stock list
+# and the ledger, paged; other stores' variants and SKUs are not found;
+# concurrent decrements never oversell; stock reaches shoppers through the
+# cached catalog; and the ledger invariant (nexus_stock_verify) holds after
+# all of it.
+#
+# Users are signed in without a log-in (Nexus::Test::access_tokens). Blocks
+# share the database and run in order.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Nexus::Test;
+use JSON::PP ();
+
+Nexus::Test::ctl_server();
+Nexus::Test::reset_fixture();
+END { Nexus::Test::reset_fixture() if $ENV{NEXUS_TEST_PG_PORT} }
+
+our %Tok = Nexus::Test::access_tokens(alice => 1, bob => 2, carol => 3,
+    erin => 5);
+
+# JSON answers as canonical JSON (sorted keys) without timestamps, so a
+# block states the whole document; anything else as it is
+sub main::canon {
+    my ($body) = @_;
+    my $d = eval { JSON::PP::decode_json($body) } // return $body;
+    my $strip;
+    $strip = sub {
+        my ($x) = @_;
+        if (ref $x eq 'HASH') {
+            delete $x->{created_at};
+            $strip->($_) for values %$x;
+        } elsif (ref $x eq 'ARRAY') {
+            $strip->($_) for @$x;
+        }
+    };
+    $strip->($d);
+    return JSON::PP->new->canonical->encode($d) . "\n";
+}
+
+# a /_ctl/bg request: n clients POSTing body to path as user who
+sub main::bg {
+    my ($n, $who, $path, $body) = @_;
+    my $esc = sub { my $s = shift; $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge; $s };
+    return "GET /_ctl/bg?n=$n&method=POST&path=" . $esc->($path)
+         . '&body=' . $esc->($body)
+         . '&hdr=' . $esc->("Authorization: Bearer $main::Tok{$who}");
+}
+
+# the ledger of some variants (after a movement id), one movement a line
+sub main::ledger {
+    my ($ids, $after) = @_;
+    return "POST /_ctl/sql\nSELECT variant_id, delta, stock_after, reason,"
+         . " coalesce(actor_user_id::text, '-'), coalesce(note, '-')"
+         . " FROM stock_movements WHERE variant_id IN ($ids)"
+         . ($after ? " AND id > $after" : '')
+         . " ORDER BY id";
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", <<'_EOC_') unless defined $block->http_config;
+    nexus_postgres "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DB user=$TEST_NGINX_PG_USER";
+    nexus_jwt_key ed1 EdDSA file:$TEST_NGINX_KEYS/ed25519.pem;
+_EOC_
+
+    $block->set_value("config", <<'_EOC_') unless defined $block->config;
+    location /api/ {
+        nexus_api;
+    }
+    location /_ctl/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CTL_PORT;
+        proxy_set_header X-Nginx-Port $server_port;
+        proxy_read_timeout 30s;
+    }
+_EOC_
+
+    $block->set_value("response_body_filters", \&main::canon)
+        unless defined $block->response_body_filters;
+
+    Nexus::Test::expand_who($block, \%main::Tok);
+});
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: single adjustments by the owner and by staff: delta and set, each a ledger row with actor, reason and note
+--- request eval
+['[bob] POST /api/seller/variants/1/stock
+{"delta": -3, "reason": "sold", "note": "counter sale"}',
+ '[erin] POST /api/seller/variants/1/stock
+{"set": 12, "reason": "received", "note": "delivery #7"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"delta": 5, "reason": "returned"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"set": 17, "reason": "adjusted"}',
+ main::ledger(1)]
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- response_body eval
+['{"low_stock":false,"low_stock_threshold":null,"movement":{"actor_user_id":2,"delta":-3,"id":15,"note":"counter sale","order_id":null,"reason":"sold","sku":"ACME-TEE-S","stock_after":7,"variant_id":1},"product_id":1,"sku":"ACME-TEE-S","stock":7,"store_id":1,"threshold":5,"variant_id":1}
+',
+ '{"low_stock":false,"low_stock_threshold":null,"movement":{"actor_user_id":5,"delta":5,"id":16,"note":"delivery #7","order_id":null,"reason":"received","sku":"ACME-TEE-S","stock_after":12,"variant_id":1},"product_id":1,"sku":"ACME-TEE-S","stock":12,"store_id":1,"threshold":5,"variant_id":1}
+',
+ '{"low_stock":false,"low_stock_threshold":null,"movement":{"actor_user_id":2,"delta":5,"id":17,"note":null,"order_id":null,"reason":"returned","sku":"ACME-TEE-S","stock_after":17,"variant_id":1},"product_id":1,"sku":"ACME-TEE-S","stock":17,"store_id":1,"threshold":5,"variant_id":1}
+',
+ '{"low_stock":false,"low_stock_threshold":null,"movement":null,"product_id":1,"sku":"ACME-TEE-S","stock":17,"store_id":1,"threshold":5,"variant_id":1}
+',
+ "1|10|10|received|-|-
+1|-3|7|sold|2|counter sale
+1|5|12|received|5|delivery #7
+1|5|17|returned|2|-
+"]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 2: single adjustment rejections: other stores' and unknown variants are 404, a customer 403, bad bodies 422, an oversell 409; nothing changes
+--- request eval
+['[carol] POST /api/seller/variants/1/stock
+{"delta": -1, "reason": "sold"}',
+ '[bob] POST /api/seller/variants/5/stock
+{"delta": -1, "reason": "sold"}',
+ '[erin] POST /api/seller/variants/14/stock
+{"delta": 1, "reason": "received"}',
+ '[bob] POST /api/seller/variants/abc/stock
+{"delta": 1, "reason": "received"}',
+ '[bob] POST /api/seller/variants/999/stock
+{"delta": 1, "reason": "received"}',
+ '[alice] POST /api/seller/variants/1/stock
+{"delta": 1, "reason": "received"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"delta": 1, "set": 3, "reason": "adjusted"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"reason": "adjusted"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"delta": 0, "reason": "adjusted"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"delta": 2, "reason": "sold"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"set": 1, "reason": "received"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"delta": -18, "reason": "sold"}',
+ '[bob] POST /api/seller/variants/1/stock
+{"delta": "-1", "reason": "gift", "note": "", "why": 1}',
+ '[bob] POST /api/seller/variants/1/stock
+{"set": -1}',
+ '[bob] POST /api/seller/variants/1/stock
+{"delta": 2000000000, "reason": "received"}',
+ main::ledger(1)]
+--- error_code eval
+[404, 404, 404, 404, 404, 403, 422, 422, 422, 422, 422, 409, 422, 422, 422, 200]
+--- response_body eval
+[('{"code":"not_found","detail":"No such variant in your stores.","status":404,"title":"Not Found","type":"https://nexus.dev/problems/not_found"}
+') x 5,
+ '{"code":"forbidden","detail":"This needs a seller account: staff of an active store.","status":403,"title":"Forbidden","type":"https://nexus.dev/problems/forbidden"}
+',
+ '{"code":"invalid_body","detail":"Give either delta or set.","invalid_params":[{"name":"delta","reason":"give either delta or set"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Give either delta or set.","invalid_params":[{"name":"delta","reason":"give either delta or set"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"A delta of 0 changes nothing.","invalid_params":[{"name":"delta","reason":"must not be 0"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"The reason does not fit the change.","invalid_params":[{"name":"reason","reason":"must be received, returned or adjusted when stock goes up"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"The reason does not fit the change.","invalid_params":[{"name":"reason","reason":"must be adjusted or sold when stock goes down"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"insufficient_stock","detail":"Not enough stock for this decrement.","status":409,"stock":17,"title":"Conflict","type":"https://nexus.dev/problems/insufficient_stock"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"why","reason":"is not a known field"},{"name":"delta","reason":"must be an integer"},{"name":"reason","reason":"is not one of the allowed values"},{"name":"note","reason":"must not be empty"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"set","reason":"is out of range"},{"name":"reason","reason":"is required"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"delta","reason":"is out of range"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ "1|10|10|received|-|-
+1|-3|7|sold|2|counter sale
+1|5|12|received|5|delivery #7
+1|5|17|returned|2|-
+"]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 3: bulk update sets quantities: one statement, ledger rows only for the SKUs that change, staff may do it
+--- request eval
+['[bob] POST /api/seller/stock
+{"items": [{"sku": "ACME-TEE-S", "quantity": 4}, {"sku": "ACME-TEE-M", "quantity": 5},
+           {"sku": "ACME-USB-1", "quantity": 150}], "note": "stocktake"}',
+ '[erin] POST /api/seller/stock
+{"items": [{"sku": "ACME-TEE-L", "quantity": 9}], "reason": "received"}',
+ main::ledger('1,2,3,10', 17)]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+['{"changed":2,"items":[{"delta":-13,"previous":17,"sku":"ACME-TEE-S","stock":4,"variant_id":1},{"delta":0,"previous":5,"sku":"ACME-TEE-M","stock":5,"variant_id":2},{"delta":50,"previous":100,"sku":"ACME-USB-1","stock":150,"variant_id":10}]}
+',
+ '{"changed":1,"items":[{"delta":9,"previous":0,"sku":"ACME-TEE-L","stock":9,"variant_id":3}]}
+',
+ "1|-13|4|adjusted|2|stocktake
+10|50|150|adjusted|2|stocktake
+3|9|9|received|5|-
+"]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 4: bulk update is all or nothing: every bad item is named (unknown, another store's, duplicate, negative, missing, not an integer, not an object, unknown member) and nothing changes, not even the good items
+--- request eval
+['[bob] POST /api/seller/stock
+{"items": [{"sku": "ACME-TEE-S", "quantity": 1}, {"sku": "GLX-OXF-1", "quantity": 3},
+           {"sku": "NOPE-1", "quantity": 1}, {"sku": "ACME-TEE-S", "quantity": 2},
+           {"sku": "ACME-RUN-42", "quantity": -1}, {"sku": "ACME-RUN-43"},
+           {"quantity": 1}, {"sku": "ACME-CAFE-1", "quantity": 1.5}, 7,
+           {"sku": "ACME-OCT-1", "quantity": 1, "x": 1}, {"sku": 5, "quantity": "2"},
+           {"sku": "SHADY-1", "quantity": 1}]}',
+ '[carol] POST /api/seller/stock
+{"items": [{"sku": "GLX-OXF-1", "quantity": 3}, {"sku": "ACME-TEE-S", "quantity": 0}]}',
+ '[bob] POST /api/seller/stock
+{"items": [{"sku": "ACME-TEE-S", "quantity": 1}], "reason": "received"}',
+ '[bob] POST /api/seller/stock
+{"items": [], "reason": "sold"}',
+ '[bob] POST /api/seller/stock
+{"items": {"sku": "ACME-TEE-S"}}',
+ '[alice] POST /api/seller/stock
+{"items": [{"sku": "ACME-TEE-S", "quantity": 1}]}',
+ "POST /_ctl/sql\nSELECT string_agg(sku || '=' || stock, ' ' ORDER BY id) FROM product_variants WHERE id IN (1, 5, 6, 7, 4, 14, 15); SELECT count(*) FROM stock_movements"]
+--- error_code eval
+[422, 422, 422, 422, 422, 403, 200]
+--- response_body eval
+['{"code":"invalid_body","detail":"Some items are invalid; see invalid_params. Nothing was changed.","invalid_params":[{"name":"items[1].sku","reason":"is not a SKU of your stores"},{"name":"items[2].sku","reason":"is not a SKU of your stores"},{"name":"items[3].sku","reason":"is a duplicate of items[0]"},{"name":"items[4].quantity","reason":"must not be negative"},{"name":"items[5].quantity","reason":"is required"},{"name":"items[6].sku","reason":"is required"},{"name":"items[7].quantity","reason":"must be an integer"},{"name":"items[8]","reason":"must be an object"},{"name":"items[9].x","reason":"is not a known field"},{"name":"items[10].sku","reason":"must be a string"},{"name":"items[10].quantity","reason":"must be an integer"},{"name":"items[11].sku","reason":"is not a SKU of your stores"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some items are invalid; see invalid_params. Nothing was changed.","invalid_params":[{"name":"items[1].sku","reason":"is not a SKU of your stores"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some items are invalid; see invalid_params. Nothing was changed.","invalid_params":[{"name":"items[0].quantity","reason":"must be adjusted or sold when stock goes down"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"items","reason":"must not be empty"},{"name":"reason","reason":"is not one of the allowed values"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"items","reason":"must be an array"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"forbidden","detail":"This needs a seller account: staff of an active store.","status":403,"title":"Forbidden","type":"https://nexus.dev/problems/forbidden"}
+',
+ "ACME-TEE-S=4 ACME-OCT-1=20 GLX-OXF-1=7 ACME-RUN-42=3 ACME-RUN-43=2 SHADY-1=50 ACME-CAFE-1=8
+20
+"]
+--- no_error_log
+[error]
+[alert]
