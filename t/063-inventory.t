@@ -40,6 +40,35 @@ sub main::canon {
     return JSON::PP->new->canonical->encode($d) . "\n";
 }
 
+# lists one item a line: low-stock variants, ledger movements, products
+sub main::list {
+    my ($body) = @_;
+    my $d = eval { JSON::PP::decode_json($body) } // return $body;
+    return main::canon($body) unless ref $d eq 'HASH';
+    if (ref $d->{variants} eq 'ARRAY') {
+        return "product $d->{slug} in_stock=" . ($d->{in_stock} ? 1 : 0) . ' '
+             . join(',', map { "$_->{sku}:$_->{stock}" } @{$d->{variants}}) . "\n";
+    }
+    return main::canon($body) unless ref $d->{items} eq 'ARRAY'
+        && !grep { !exists $_->{threshold_from} && !exists $_->{reason}
+                   && !exists $_->{slug} } @{$d->{items}};
+    my @out;
+    for my $i (@{$d->{items}}) {
+        if (exists $i->{threshold_from}) {
+            push @out, "low $i->{id} $i->{sku} $i->{stock}/$i->{threshold}"
+                . " $i->{threshold_from} $i->{product}{slug} $i->{store}{slug}";
+        } elsif (exists $i->{reason}) {
+            push @out, "mv $i->{id} $i->{variant_id} $i->{sku} $i->{delta}"
+                . " $i->{stock_after} $i->{reason} " . ($i->{actor_user_id} // '-')
+                . ' ' . ($i->{note} // '-');
+        } else {
+            push @out, "$i->{slug} in_stock=" . ($i->{in_stock} ? 1 : 0);
+        }
+    }
+    return join('', map { "$_\n" } @out)
+        . (exists $d->{next_cursor} ? 'next: ' . ($d->{next_cursor} // 'null') . "\n" : '');
+}
+
 # a /_ctl/bg request: n clients POSTing body to path as user who
 sub main::bg {
     my ($n, $who, $path, $body) = @_;
@@ -254,6 +283,321 @@ __DATA__
  "ACME-TEE-S=4 ACME-OCT-1=20 GLX-OXF-1=7 ACME-RUN-42=3 ACME-RUN-43=2 SHADY-1=50 ACME-CAFE-1=8
 20
 "]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 5: crossing the threshold downward writes ONE inventory.low_stock event in the same transaction; further decrements while low write none; going back above re-arms; a refused bulk update writes none
+--- request eval
+["POST /_ctl/sql\nDELETE FROM outbox WHERE topic = 'inventory.low_stock'",
+ '[bob] POST /api/seller/variants/4/stock
+{"delta": -14, "reason": "sold"}',
+ '[bob] POST /api/seller/variants/4/stock
+{"delta": -1, "reason": "sold"}',
+ '[erin] POST /api/seller/variants/4/stock
+{"delta": -1, "reason": "sold"}',
+ '[bob] POST /api/seller/stock
+{"items": [{"sku": "ACME-OCT-1", "quantity": 10}], "reason": "received"}',
+ '[bob] POST /api/seller/stock
+{"items": [{"sku": "ACME-RUN-43", "quantity": 0}, {"sku": "ACME-OCT-1", "quantity": 3}]}',
+ '[bob] POST /api/seller/stock
+{"items": [{"sku": "ACME-USB-1", "quantity": 1}, {"sku": "GLX-WH-1", "quantity": 1}]}',
+ "POST /_ctl/sql\nSELECT payload::text FROM outbox WHERE topic = 'inventory.low_stock' ORDER BY id"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 422, 200]
+--- response_body_like eval
+['^$',
+ '"low_stock":false,.*"stock":6,', '"low_stock":true,.*"stock":5,',
+ '"low_stock":true,.*"stock":4,', '"changed":1,', '"changed":2,',
+ '"name":"items\[1\]\.sku","reason":"is not a SKU of your stores"',
+ '^\{"sku": "ACME-OCT-1", "stock": 5, "threshold": 5, "vendor_id": 1, "product_id": 2, "variant_id": 4\}
+\{"sku": "ACME-OCT-1", "stock": 3, "threshold": 5, "vendor_id": 1, "product_id": 2, "variant_id": 4\}
+$']
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 6: thresholds: a variant's own, null for the store's, the store default; only the caller's stores and variants; the event uses the effective threshold
+--- request eval
+['[bob] PATCH /api/seller/variants/4/inventory
+{"low_stock_threshold": 2}',
+ '[bob] POST /api/seller/variants/4/stock
+{"delta": -1, "reason": "sold"}',
+ '[erin] PATCH /api/seller/variants/4/inventory
+{"low_stock_threshold": null}',
+ '[bob] PATCH /api/seller/stores/1/inventory
+{"low_stock_threshold": 1}',
+ '[bob] POST /api/seller/variants/4/stock
+{"delta": -1, "reason": "sold"}',
+ '[carol] PATCH /api/seller/stores/1/inventory
+{"low_stock_threshold": 3}',
+ '[erin] PATCH /api/seller/stores/2/inventory
+{"low_stock_threshold": 3}',
+ '[bob] PATCH /api/seller/stores/x/inventory
+{"low_stock_threshold": 3}',
+ '[bob] PATCH /api/seller/variants/5/inventory
+{"low_stock_threshold": 3}',
+ '[bob] PATCH /api/seller/variants/4/inventory
+{}',
+ '[bob] PATCH /api/seller/stores/1/inventory
+{"low_stock_threshold": -1}',
+ '[bob] PATCH /api/seller/stores/1/inventory
+{}',
+ '[bob] PATCH /api/seller/variants/4/inventory
+{"low_stock_threshold": "2"}',
+ "POST /_ctl/sql\nSELECT payload->>'sku', payload->>'stock', payload->>'threshold' FROM outbox WHERE topic = 'inventory.low_stock' ORDER BY id; SELECT id, low_stock_threshold FROM vendors ORDER BY id",
+ '[bob] PATCH /api/seller/stores/1/inventory
+{"low_stock_threshold": 5}']
+--- error_code eval
+[200, 200, 200, 200, 200, 404, 404, 404, 404, 422, 422, 422, 422, 200, 200]
+--- response_body eval
+['{"low_stock":false,"low_stock_threshold":2,"product_id":2,"sku":"ACME-OCT-1","stock":3,"store_id":1,"threshold":2,"variant_id":4}
+',
+ '{"low_stock":true,"low_stock_threshold":2,"movement":{"actor_user_id":2,"delta":-1,"id":27,"note":null,"order_id":null,"reason":"sold","sku":"ACME-OCT-1","stock_after":2,"variant_id":4},"product_id":2,"sku":"ACME-OCT-1","stock":2,"store_id":1,"threshold":2,"variant_id":4}
+',
+ '{"low_stock":true,"low_stock_threshold":null,"product_id":2,"sku":"ACME-OCT-1","stock":2,"store_id":1,"threshold":5,"variant_id":4}
+',
+ '{"low_stock_threshold":1,"store_id":1}
+',
+ '{"low_stock":true,"low_stock_threshold":null,"movement":{"actor_user_id":2,"delta":-1,"id":28,"note":null,"order_id":null,"reason":"sold","sku":"ACME-OCT-1","stock_after":1,"variant_id":4},"product_id":2,"sku":"ACME-OCT-1","stock":1,"store_id":1,"threshold":1,"variant_id":4}
+',
+ ('{"code":"not_found","detail":"No such store.","status":404,"title":"Not Found","type":"https://nexus.dev/problems/not_found"}
+') x 3,
+ '{"code":"not_found","detail":"No such variant in your stores.","status":404,"title":"Not Found","type":"https://nexus.dev/problems/not_found"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"low_stock_threshold","reason":"is required (null: the store\'s)"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"low_stock_threshold","reason":"is out of range"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"low_stock_threshold","reason":"is required"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"low_stock_threshold","reason":"must be an integer"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
+',
+ "ACME-OCT-1|5|5
+ACME-OCT-1|3|5
+ACME-OCT-1|2|2
+ACME-OCT-1|1|1
+1|1
+2|5
+3|5
+",
+ '{"low_stock_threshold":5,"store_id":1}
+']
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 7: the low-stock list: the caller's variants at or below their threshold (own or store's), newest first, keyset paged; filtered by store; other stores never show
+--- response_body_filters eval
+\&main::list
+--- request eval
+['[bob] GET /api/seller/stock/low?limit=3',
+ '[bob] GET /api/seller/stock/low?limit=3&cursor=12',
+ '[bob] GET /api/seller/stock/low?limit=3&cursor=4',
+ '[erin] PATCH /api/seller/variants/6/inventory
+{"low_stock_threshold": 2}',
+ '[erin] GET /api/seller/stock/low?store=1',
+ '[carol] GET /api/seller/stock/low',
+ '[bob] GET /api/seller/stock/low?store=2',
+ '[bob] GET /api/seller/stock/low?store=x',
+ '[alice] GET /api/seller/stock/low']
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200, 400, 403]
+--- response_body eval
+["low 16 ACME-CAP-1 5/5 store no-variant-cap acme
+low 13 ACME-HOOD-1 3/5 store draft-hoodie acme
+low 12 ACME-JKT-1 3/5 store archived-jacket acme
+next: 12
+",
+ "low 7 ACME-RUN-43 0/5 store running-shoe acme
+low 6 ACME-RUN-42 3/5 store running-shoe acme
+low 4 ACME-OCT-1 1/5 store organic-cotton-tee acme
+next: 4
+",
+ "low 2 ACME-TEE-M 5/5 store classic-tee acme
+low 1 ACME-TEE-S 4/5 store classic-tee acme
+next: null
+",
+ '{"low_stock":false,"low_stock_threshold":2,"product_id":4,"sku":"ACME-RUN-42","stock":3,"store_id":1,"threshold":2,"variant_id":6}
+',
+ "low 16 ACME-CAP-1 5/5 store no-variant-cap acme
+low 13 ACME-HOOD-1 3/5 store draft-hoodie acme
+low 12 ACME-JKT-1 3/5 store archived-jacket acme
+low 7 ACME-RUN-43 0/5 store running-shoe acme
+low 4 ACME-OCT-1 1/5 store organic-cotton-tee acme
+low 2 ACME-TEE-M 5/5 store classic-tee acme
+low 1 ACME-TEE-S 4/5 store classic-tee acme
+next: null
+",
+ "low 11 GLX-SW-1 4/5 store smart-watch globex
+low 8 GLX-BOOT-1 0/5 store leather-boot globex
+next: null
+",
+ "next: null
+",
+ '{"code":"invalid_parameter","detail":"Parameter \"store\" must be a store id.","status":400,"title":"Bad Request","type":"https://nexus.dev/problems/invalid_parameter"}
+',
+ '{"code":"forbidden","detail":"This needs a seller account: staff of an active store.","status":403,"title":"Forbidden","type":"https://nexus.dev/problems/forbidden"}
+']
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 8: the ledger: one variant's movements newest first, keyset paged; all of the caller's stores; another store's variant is 404
+--- response_body_filters eval
+\&main::list
+--- request eval
+['[bob] GET /api/seller/stock/movements?variant=4&limit=3',
+ '[erin] GET /api/seller/stock/movements?variant=4&limit=3&cursor=25',
+ '[bob] GET /api/seller/stock/movements?variant=4&limit=3&cursor=22',
+ '[bob] GET /api/seller/stock/movements?limit=2',
+ '[carol] GET /api/seller/stock/movements',
+ '[carol] GET /api/seller/stock/movements?variant=4',
+ '[bob] GET /api/seller/stock/movements?variant=5',
+ '[bob] GET /api/seller/stock/movements?variant=abc',
+ '[alice] GET /api/seller/stock/movements?variant=4']
+--- error_code eval
+[200, 200, 200, 200, 200, 404, 404, 404, 403]
+--- response_body eval
+["mv 28 4 ACME-OCT-1 -1 1 sold 2 -
+mv 27 4 ACME-OCT-1 -1 2 sold 2 -
+mv 25 4 ACME-OCT-1 -7 3 adjusted 2 -
+next: 25
+",
+ "mv 24 4 ACME-OCT-1 6 10 received 2 -
+mv 23 4 ACME-OCT-1 -1 4 sold 5 -
+mv 22 4 ACME-OCT-1 -1 5 sold 2 -
+next: 22
+",
+ "mv 21 4 ACME-OCT-1 -14 6 sold 2 -
+mv 3 4 ACME-OCT-1 20 20 received - -
+next: null
+",
+ "mv 28 4 ACME-OCT-1 -1 1 sold 2 -
+mv 27 4 ACME-OCT-1 -1 2 sold 2 -
+next: 27
+",
+ "mv 9 11 GLX-SW-1 4 4 received - -
+mv 7 9 GLX-WH-1 15 15 received - -
+mv 4 5 GLX-OXF-1 7 7 received - -
+next: null
+",
+ ('{"code":"not_found","detail":"No such variant in your stores.","status":404,"title":"Not Found","type":"https://nexus.dev/problems/not_found"}
+') x 3,
+ '{"code":"forbidden","detail":"This needs a seller account: staff of an active store.","status":403,"title":"Forbidden","type":"https://nexus.dev/problems/forbidden"}
+']
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 9: never oversell: 20 concurrent decrements of a variant with stock 10 through the API: exactly 10 succeed, stock 0, 10 ledger rows, one low-stock event
+--- request eval
+['[bob] POST /api/seller/stock
+{"items": [{"sku": "ACME-USB-1", "quantity": 10}]}',
+ main::bg(20, 'bob', '/api/seller/variants/10/stock',
+          '{"delta": -1, "reason": "sold", "note": "rush"}'),
+ "GET /_ctl/bg_wait",
+ "POST /_ctl/sql\nSELECT stock FROM product_variants WHERE id = 10; SELECT count(*), sum(delta), min(stock_after), max(stock_after), count(DISTINCT stock_after) FROM stock_movements WHERE variant_id = 10 AND note = 'rush'; SELECT count(*) FROM outbox WHERE topic = 'inventory.low_stock' AND payload->>'sku' = 'ACME-USB-1'; SELECT count(*) FROM nexus_stock_verify()"]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body eval
+['{"changed":1,"items":[{"delta":-140,"previous":150,"sku":"ACME-USB-1","stock":10,"variant_id":10}]}
+',
+ "ok\n",
+ "200 200 200 200 200 200 200 200 200 200 409 409 409 409 409 409 409 409 409 409\n",
+ "0
+10|-10|0|9|10
+1
+0
+"]
+--- timeout: 20
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 10: stock reaches shoppers through the cached catalog: in_stock in the product document and the listing follows every change, with nexus_cache on
+--- http_config
+    nexus_postgres "host=$TEST_NGINX_PG_HOST port=$TEST_NGINX_PG_PORT dbname=$TEST_NGINX_PG_DB user=$TEST_NGINX_PG_USER";
+    nexus_jwt_key ed1 EdDSA file:$TEST_NGINX_KEYS/ed25519.pem;
+    nexus_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /api/ {
+        nexus_api;
+        nexus_cache on;
+        nexus_cache_ttl 60s;
+    }
+    location /_ctl/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CTL_PORT;
+        proxy_set_header X-Nginx-Port $server_port;
+    }
+--- init
+Nexus::Test::redis_flush(); Time::HiRes::sleep(0.4);
+--- response_body_filters eval
+\&main::list
+--- request eval
+['GET /api/products/usb-c-cable',
+ 'GET /api/products/usb-c-cable',
+ 'GET /api/products?category=electronics&sort=price',
+ 'GET /api/products?category=electronics&sort=price',
+ '[bob] POST /api/seller/variants/10/stock
+{"delta": 3, "reason": "received"}',
+ 'GET /_ctl/sleep?s=0.3',
+ 'GET /api/products/usb-c-cable',
+ 'GET /api/products?category=electronics&sort=price',
+ 'GET /api/products?category=electronics&in_stock=true&sort=price',
+ '[erin] POST /api/seller/stock
+{"items": [{"sku": "ACME-USB-1", "quantity": 0}]}',
+ 'GET /_ctl/sleep?s=0.3',
+ 'GET /api/products/usb-c-cable',
+ 'GET /api/products?category=electronics&in_stock=true&sort=price']
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]
+--- response_headers eval
+['X-Cache: MISS', 'X-Cache: HIT', 'X-Cache: MISS', 'X-Cache: HIT', '', '',
+ 'X-Cache: MISS', 'X-Cache: MISS', 'X-Cache: MISS', '', '',
+ 'X-Cache: MISS', 'X-Cache: MISS']
+--- response_body eval
+["product usb-c-cable in_stock=0 ACME-USB-1:0\n",
+ "product usb-c-cable in_stock=0 ACME-USB-1:0\n",
+ "usb-c-cable in_stock=0\nwireless-headphones in_stock=1\nsmart-watch in_stock=1\nnext: null\n",
+ "usb-c-cable in_stock=0\nwireless-headphones in_stock=1\nsmart-watch in_stock=1\nnext: null\n",
+ qr/"stock":3,/,
+ "ok\n",
+ "product usb-c-cable in_stock=1 ACME-USB-1:3\n",
+ "usb-c-cable in_stock=1\nwireless-headphones in_stock=1\nsmart-watch in_stock=1\nnext: null\n",
+ "usb-c-cable in_stock=1\nwireless-headphones in_stock=1\nsmart-watch in_stock=1\nnext: null\n",
+ qr/"changed":1,/,
+ "ok\n",
+ "product usb-c-cable in_stock=0 ACME-USB-1:0\n",
+ "wireless-headphones in_stock=1\nsmart-watch in_stock=1\nnext: null\n"]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 11: the ledger invariant: nexus_stock_verify() is empty after all of the above; a movement inserted in SQL moves the stock; a stock change that bypasses the ledger is found
+--- request eval
+["POST /_ctl/sql\nSELECT count(*) FROM nexus_stock_verify(); SELECT count(*) FROM stock_movements",
+ "POST /_ctl/sql\nSELECT set_config('nexus.actor_user_id', '2', false) \\g /dev/null\nINSERT INTO stock_movements (variant_id, delta, reason, note) VALUES (2, 3, 'returned', 'psql') RETURNING stock_after, actor_user_id; SELECT stock FROM product_variants WHERE id = 2",
+ "POST /_ctl/sql\nBEGIN; ALTER TABLE product_variants DISABLE TRIGGER USER; UPDATE product_variants SET stock = stock + 1 WHERE id = 2; SELECT * FROM nexus_stock_verify(); ROLLBACK",
+ "POST /_ctl/sql\nSELECT count(*) FROM nexus_stock_verify(); SELECT stock FROM product_variants WHERE id = 2"]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body eval
+["0\n41\n", "8|2\n8\n", "2|9|8|8\n", "0\n8\n"]
 --- no_error_log
 [error]
 [alert]
