@@ -601,3 +601,24 @@ Nexus::Test::redis_flush(); Time::HiRes::sleep(0.4);
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 12: concurrent bulk updates naming the same SKUs in opposite orders, and single changes of them, all go through (rows locked in id order: no deadlock) and keep the ledger
+--- request eval
+[main::bg(6, 'bob', '/api/seller/stock',
+          '{"items": [{"sku": "ACME-TEE-S", "quantity": 30}, {"sku": "ACME-TEE-M", "quantity": 31}]}'),
+ main::bg(6, 'erin', '/api/seller/stock',
+          '{"items": [{"sku": "ACME-TEE-M", "quantity": 40}, {"sku": "ACME-TEE-S", "quantity": 41}]}'),
+ main::bg(8, 'bob', '/api/seller/variants/2/stock',
+          '{"delta": 1, "reason": "returned"}'),
+ "GET /_ctl/bg_wait",
+ "POST /_ctl/sql\nSELECT count(*) FROM nexus_stock_verify(); SELECT count(*) FROM stock_movements WHERE variant_id = 2 AND reason = 'returned' AND actor_user_id = 2 AND delta = 1"]
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- response_body eval
+["ok\n", "ok\n", "ok\n", join(' ', ('200') x 20) . "\n", "0\n8\n"]
+--- timeout: 20
+--- no_error_log
+[error]
+[alert]

@@ -15,12 +15,12 @@
 #define ARRAY     NGX_HTTP_NEXUS_FIELD_ARRAY
 #define REQUIRED  NGX_HTTP_NEXUS_FIELD_REQUIRED
 
-/* min is a size_t: a negative bound is written as its two's complement */
 #define NGX_HTTP_NEXUS_STOCK_MAX  1000000000
 
 
 static const ngx_http_nexus_field_t  ngx_http_nexus_stock_adjust_fields[] = {
-    { "delta",   INT,    0, (size_t) -1000000000,
+    /* min is a size_t: the check reads it back as a signed integer */
+    { "delta",   INT,    0, (size_t) -NGX_HTTP_NEXUS_STOCK_MAX,
                             NGX_HTTP_NEXUS_STOCK_MAX, NULL },
     { "set",     INT,    0, 0, NGX_HTTP_NEXUS_STOCK_MAX, NULL },
     { "reason",  ENUM,   REQUIRED, 1, 20,
