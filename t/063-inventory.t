@@ -245,7 +245,7 @@ __DATA__
 
 
 
-=== TEST 4: bulk update is all or nothing: every bad item is named (unknown, another store's, duplicate, negative, missing, not an integer, not an object, unknown member) and nothing changes, not even the good items
+=== TEST 4: bulk update is all or nothing: every bad item is named (unknown, another store's, duplicate, negative, missing, not an integer, not an object, unknown member) and nothing changes, not even the good items; at most 1000 items
 --- request eval
 ['[bob] POST /api/seller/stock
 {"items": [{"sku": "ACME-TEE-S", "quantity": 1}, {"sku": "GLX-OXF-1", "quantity": 3},
@@ -264,9 +264,10 @@ __DATA__
 {"items": {"sku": "ACME-TEE-S"}}',
  '[alice] POST /api/seller/stock
 {"items": [{"sku": "ACME-TEE-S", "quantity": 1}]}',
+ "[bob] POST /api/seller/stock\n{\"items\": [" . join(',', ('{}') x 1001) . ']}',
  "POST /_ctl/sql\nSELECT string_agg(sku || '=' || stock, ' ' ORDER BY id) FROM product_variants WHERE id IN (1, 5, 6, 7, 4, 14, 15); SELECT count(*) FROM stock_movements"]
 --- error_code eval
-[422, 422, 422, 422, 422, 403, 200]
+[422, 422, 422, 422, 422, 403, 422, 200]
 --- response_body eval
 ['{"code":"invalid_body","detail":"Some items are invalid; see invalid_params. Nothing was changed.","invalid_params":[{"name":"items[1].sku","reason":"is not a SKU of your stores"},{"name":"items[2].sku","reason":"is not a SKU of your stores"},{"name":"items[3].sku","reason":"is a duplicate of items[0]"},{"name":"items[4].quantity","reason":"must not be negative"},{"name":"items[5].quantity","reason":"is required"},{"name":"items[6].sku","reason":"is required"},{"name":"items[7].quantity","reason":"must be an integer"},{"name":"items[8]","reason":"must be an object"},{"name":"items[9].x","reason":"is not a known field"},{"name":"items[10].sku","reason":"must be a string"},{"name":"items[10].quantity","reason":"must be an integer"},{"name":"items[11].sku","reason":"is not a SKU of your stores"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
 ',
@@ -279,6 +280,8 @@ __DATA__
  '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"items","reason":"must be an array"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
 ',
  '{"code":"forbidden","detail":"This needs a seller account: staff of an active store.","status":403,"title":"Forbidden","type":"https://nexus.dev/problems/forbidden"}
+',
+ '{"code":"invalid_body","detail":"Some fields are missing or invalid; see invalid_params.","invalid_params":[{"name":"items","reason":"has too many elements"}],"status":422,"title":"Unprocessable Content","type":"https://nexus.dev/problems/invalid_body"}
 ',
  "ACME-TEE-S=4 ACME-OCT-1=20 GLX-OXF-1=7 ACME-RUN-42=3 ACME-RUN-43=2 SHADY-1=50 ACME-CAFE-1=8
 20
