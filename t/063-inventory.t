@@ -264,7 +264,7 @@ __DATA__
 {"items": {"sku": "ACME-TEE-S"}}',
  '[alice] POST /api/seller/stock
 {"items": [{"sku": "ACME-TEE-S", "quantity": 1}]}',
- "[bob] POST /api/seller/stock\n{\"items\": [" . join(',', ('{}') x 1001) . ']}',
+ "[bob] POST /api/seller/stock\n{\"items\": [" . CORE::join(',', ('{}') x 1001) . ']}',
  "POST /_ctl/sql\nSELECT string_agg(sku || '=' || stock, ' ' ORDER BY id) FROM product_variants WHERE id IN (1, 5, 6, 7, 4, 14, 15); SELECT count(*) FROM stock_movements"]
 --- error_code eval
 [422, 422, 422, 422, 422, 403, 422, 200]
@@ -620,7 +620,7 @@ Nexus::Test::redis_flush(); Time::HiRes::sleep(0.4);
 --- error_code eval
 [200, 200, 200, 200, 200]
 --- response_body eval
-["ok\n", "ok\n", "ok\n", join(' ', ('200') x 20) . "\n", "0\n8\n"]
+["ok\n", "ok\n", "ok\n", CORE::join(' ', ('200') x 20) . "\n", "0\n8\n"]
 --- timeout: 20
 --- no_error_log
 [error]
