@@ -319,6 +319,7 @@ ngx_int_t ngx_http_nexus_api_admin_audit(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_settings(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_settings_update(
     ngx_http_nexus_ctx_t *ctx);
+
 /* api/ngx_http_nexus_api_inventory.c */
 ngx_int_t ngx_http_nexus_api_stock_adjust(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_stock_bulk(ngx_http_nexus_ctx_t *ctx);
