@@ -139,6 +139,8 @@ typedef struct {
 #define NGX_HTTP_NEXUS_FIELD_BOOL     6
 #define NGX_HTTP_NEXUS_FIELD_INT      7
 #define NGX_HTTP_NEXUS_FIELD_OBJECT   8     /* max: most members */
+#define NGX_HTTP_NEXUS_FIELD_ARRAY    9     /* max: most elements; the
+                                               elements are checked in SQL */
 
 #define NGX_HTTP_NEXUS_FIELD_REQUIRED  1
 
@@ -325,6 +327,15 @@ ngx_int_t ngx_http_nexus_api_admin_audit(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_settings(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_settings_update(
     ngx_http_nexus_ctx_t *ctx);
+
+/* api/ngx_http_nexus_api_inventory.c */
+ngx_int_t ngx_http_nexus_api_stock_adjust(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_stock_bulk(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_stock_low(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_stock_movements(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_store_inventory(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_variant_inventory(ngx_http_nexus_ctx_t *ctx);
+
 ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_txn(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_limit(ngx_http_nexus_ctx_t *ctx);

@@ -305,6 +305,17 @@ ngx_http_nexus_field_check(const ngx_http_nexus_field_t *f, json_t *v)
 
         return json_object_size(v) > f->max ? "has too many members" : NULL;
 
+    case NGX_HTTP_NEXUS_FIELD_ARRAY:
+        if (!json_is_array(v)) {
+            return "must be an array";
+        }
+
+        if (json_array_size(v) < f->min) {
+            return "must not be empty";
+        }
+
+        return json_array_size(v) > f->max ? "has too many elements" : NULL;
+
     default:
         break;
     }

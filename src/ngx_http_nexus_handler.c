@@ -86,6 +86,16 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
     R(PATCH,  "/api/admin/settings",          ADMIN,  0,
                                               admin_settings_update),
 
+    /* inventory (issue 4): stock, the ledger, low-stock thresholds */
+    R(POST,   "/api/seller/variants/*/stock", SELLER, 0, stock_adjust),
+    R(PATCH,  "/api/seller/variants/*/inventory",
+                                              SELLER, 0, variant_inventory),
+    R(PATCH,  "/api/seller/stores/*/inventory",
+                                              SELLER, 0, store_inventory),
+    R(POST,   "/api/seller/stock",            SELLER, 0, stock_bulk),
+    R(GET,    "/api/seller/stock/low",        SELLER, 0, stock_low),
+    R(GET,    "/api/seller/stock/movements",  SELLER, 0, stock_movements),
+
     /* for the test suite, with nexus_debug_endpoints on */
     R(GET,    "/api/_debug/sleep",            PUBLIC, DEBUG, debug_sleep),
     R(GET,    "/api/_debug/txn",              PUBLIC, DEBUG, debug_txn),

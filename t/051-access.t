@@ -70,6 +70,13 @@ our @Expected = (
     ['GET',    '/api/admin/audit',               'ADMIN'],
     ['GET',    '/api/admin/settings',            'ADMIN'],
     ['PATCH',  '/api/admin/settings',            'ADMIN'],
+    # inventory (issue 4)
+    ['POST',   '/api/seller/variants/*/stock',     'SELLER'],
+    ['PATCH',  '/api/seller/variants/*/inventory', 'SELLER'],
+    ['PATCH',  '/api/seller/stores/*/inventory',   'SELLER'],
+    ['POST',   '/api/seller/stock',                'SELLER'],
+    ['GET',    '/api/seller/stock/low',            'SELLER'],
+    ['GET',    '/api/seller/stock/movements',      'SELLER'],
 );
 
 # the route table itself: R(METHOD, "path", ACCESS, ...)

@@ -58,7 +58,8 @@ package Nexus::Test;
 # longest time one of them took. Background and timed requests are GETs
 # unless method=POST (timed) or bg_method=POST (background; on /_ctl/bg:
 # method=) with body= and ctype= (bg_body=, bg_ctype=; application/json by
-# default), all URI-escaped.
+# default), all URI-escaped; /_ctl/bg also takes hdr= (header lines, such as
+# "Authorization: Bearer ...", newline-separated, URI-escaped).
 #
 # Chained requests, for flows whose later requests need what an earlier
 # answer held (an access token, a refresh token, a cookie):
@@ -319,7 +320,8 @@ sub _ctl_bg {
             split /&/, $q // '';
     my $path = $p{path} or die "bg needs path=\n";
     _bg_clients($p{n} // 1, $path, _nginx_port($head), $p{abort},
-                { method => $p{method}, body => $p{body}, ctype => $p{ctype} });
+                { method => $p{method}, body => $p{body}, ctype => $p{ctype},
+                  headers => $p{hdr} });
     return "ok\n";
 }
 
@@ -335,6 +337,9 @@ sub _request_text {
     my $method = ($req && $req->{method}) || 'GET';
     my $body = $req ? $req->{body} : undef;
     my $text = "$method $path HTTP/1.0\r\nHost: localhost\r\n";
+    # hdr=: more header lines ("Name: value", newline-separated)
+    $text .= join '', map { "$_\r\n" } grep { /\S/ } split /\r?\n/, $req->{headers}
+        if $req && defined $req->{headers};
     if (defined $body || $method ne 'GET') {
         $body //= '';
         $text .= "Content-Type: " . ($req->{ctype} || 'application/json') . "\r\n"
