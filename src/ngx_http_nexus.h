@@ -288,6 +288,15 @@ ngx_int_t ngx_http_nexus_call_send(ngx_http_nexus_ctx_t *ctx,
 ngx_int_t ngx_http_nexus_call_member(ngx_http_nexus_ctx_t *ctx,
     ngx_str_t *body, const char *name, ngx_str_t *out);
 
+/* an endpoint that is its body's field list and the SQL function of its name */
+#define NGX_HTTP_NEXUS_SQL_ENDPOINT(name, fields)                            \
+    ngx_int_t                                                                 \
+    ngx_http_nexus_api_##name(ngx_http_nexus_ctx_t *ctx)                      \
+    {                                                                         \
+        return ngx_http_nexus_call_checked(ctx, #name, fields);               \
+    }
+
+
 /* api/ endpoints, routed by the table in ngx_http_nexus_handler.c */
 ngx_int_t ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_product_get(ngx_http_nexus_ctx_t *ctx);

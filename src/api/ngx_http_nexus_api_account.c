@@ -92,14 +92,6 @@ static const ngx_http_nexus_field_t  ngx_http_nexus_no_fields[] = {
 };
 
 
-#define NGX_HTTP_NEXUS_SQL_ENDPOINT(name, fields)                            \
-    ngx_int_t                                                                 \
-    ngx_http_nexus_api_##name(ngx_http_nexus_ctx_t *ctx)                      \
-    {                                                                         \
-        return ngx_http_nexus_call_checked(ctx, #name, fields);               \
-    }
-
-
 NGX_HTTP_NEXUS_SQL_ENDPOINT(me_get, NULL)
 NGX_HTTP_NEXUS_SQL_ENDPOINT(me_update, ngx_http_nexus_profile_fields)
 NGX_HTTP_NEXUS_SQL_ENDPOINT(me_export, NULL)

@@ -50,14 +50,6 @@ static const ngx_http_nexus_field_t
 };
 
 
-#define NGX_HTTP_NEXUS_SQL_ENDPOINT(name, fields)                            \
-    ngx_int_t                                                                 \
-    ngx_http_nexus_api_##name(ngx_http_nexus_ctx_t *ctx)                      \
-    {                                                                         \
-        return ngx_http_nexus_call_checked(ctx, #name, fields);               \
-    }
-
-
 NGX_HTTP_NEXUS_SQL_ENDPOINT(stock_adjust, ngx_http_nexus_stock_adjust_fields)
 NGX_HTTP_NEXUS_SQL_ENDPOINT(stock_bulk, ngx_http_nexus_stock_bulk_fields)
 NGX_HTTP_NEXUS_SQL_ENDPOINT(stock_low, NULL)
