@@ -160,7 +160,9 @@ BEGIN
     IF p ? 'title' AND nexus_json_str(p->'title', 1, 200) IS NULL THEN
         e := e || nexus_invalid(p_path || 'title', 'must be a string of 1 to 200 characters');
     END IF;
-    IF p ? 'options' OR (NOT p_partial AND cardinality(p_options) > 0) THEN
+    IF p_options IS NULL THEN
+        NULL;                                   -- the product's options are invalid
+    ELSIF p ? 'options' OR (NOT p_partial AND cardinality(p_options) > 0) THEN
         IF jsonb_typeof(p->'options') IS DISTINCT FROM 'object' THEN
             e := e || nexus_invalid(p_path || 'options',
                  'must be an object with a value for each of the product''s options');
@@ -508,7 +510,10 @@ BEGIN
     ELSE
         e := e || nexus_invalid('store_id', 'is required: you work for several stores');
     END IF;
-    v_opts := CASE WHEN e @> '[{"name":"options"}]' OR NOT p_body ? 'options' THEN '{}'
+    -- with invalid options, the variants' options are not checked against them
+    v_opts := CASE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(e) x
+                                 WHERE x->>'name' LIKE 'options%') THEN NULL
+                   WHEN NOT p_body ? 'options' THEN '{}'
                    ELSE ARRAY(SELECT jsonb_array_elements_text(p_body->'options')) END;
     IF p_body ? 'variants' THEN
         FOR i IN 0 .. jsonb_array_length(p_body->'variants') - 1 LOOP
@@ -549,7 +554,7 @@ BEGIN
     BEGIN
         INSERT INTO products (vendor_id, slug, name, description, status, currency, options)
         SELECT v_vid, v_slug, p_body->>'name', coalesce(p_body->>'description', ''),
-               v_status, v.currency, v_opts
+               v_status, v.currency, coalesce(v_opts, '{}')
           FROM vendors v WHERE v.id = v_vid
         RETURNING * INTO p;
         PERFORM nexus_product_write_links(p.id, p_body, chk.cat_ids, chk.tag_ids, chk.attr_rows);
