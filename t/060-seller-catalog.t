@@ -44,6 +44,9 @@ _EOC_
     $block->set_value("init", "Nexus::Test::redis_flush(); Time::HiRes::sleep(0.4);")
         unless defined $block->init;
 
+    # a loaded machine (the whole suite, other suites) must not fail a block
+    $block->set_value("timeout", 15) unless defined $block->timeout;
+
     Nexus::Test::expand_who($block, \%main::Tok);
 });
 

@@ -618,11 +618,11 @@ BEGIN
         OR (p_body ? 'slug' AND p_body->>'slug' <> p.slug)
         OR (p_body ? 'description' AND p_body->>'description' <> p.description)
         OR (p_body ? 'options' AND v_opts IS DISTINCT FROM p.options)
-        OR (p_body ? 'categories' AND chk.cat_ids IS DISTINCT FROM ARRAY(
-                SELECT category_id FROM product_categories WHERE product_id = p.id
-                 ORDER BY is_primary DESC, category_id))
-        OR (p_body ? 'categories' AND cardinality(chk.cat_ids) > 1
-            AND chk.cat_ids[2:] IS DISTINCT FROM ARRAY(SELECT unnest(chk.cat_ids[2:]) ORDER BY 1))
+        OR (p_body ? 'categories' AND (
+                chk.cat_ids[1] IS DISTINCT FROM (SELECT category_id FROM product_categories
+                                                  WHERE product_id = p.id AND is_primary)
+                OR ARRAY(SELECT unnest(chk.cat_ids) ORDER BY 1) IS DISTINCT FROM ARRAY(
+                    SELECT category_id FROM product_categories WHERE product_id = p.id ORDER BY 1)))
         OR (p_body ? 'tags' AND ARRAY(SELECT unnest(chk.tag_ids) ORDER BY 1) IS DISTINCT FROM ARRAY(
                 SELECT tag_id FROM product_tags WHERE product_id = p.id ORDER BY 1))
         OR (p_body ? 'attributes');
