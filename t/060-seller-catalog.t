@@ -133,7 +133,7 @@ SELECT count(*) FROM products; SELECT count(*) FROM product_variants"]
  '[bob] POST /api/seller/products
 {"name": "Dup", "slug": "classic-tee"}',
  '[bob] POST /api/seller/products
-{"name": "Classic Tee!"}',
+{"name": "Classic Tee!", "slug": null}',
  '[bob] POST /api/seller/products/14/variants
 {"sku": "ACME-TRX-42", "options": {"size": "44"}, "price": 1}',
  '[bob] PATCH /api/seller/variants/17

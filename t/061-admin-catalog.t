@@ -282,6 +282,8 @@ SELECT action, entity_id FROM audit_log WHERE entity_type = 'category' ORDER BY 
 {"name": "Fit", "type": "choice", "choices": ["slim", "regular"]}',
  '[dave] POST /api/admin/attributes
 {"name": "Fit", "type": "list"}',
+ '[dave] POST /api/admin/attributes
+{"name": "Fit", "slug": "Fit Type", "type": "text"}',
  '[bob] PATCH /api/seller/products/1
 {"attributes": {"water_resistance": "10 m", "vegan": "yes", "fit": "baggy"}}',
  '[bob] PATCH /api/seller/products/1
@@ -297,7 +299,7 @@ SELECT a.slug, pav.value FROM product_attribute_values pav JOIN attributes a ON 
  WHERE product_id = 1 ORDER BY 1, 2;
 SELECT action, entity_type, entity_id FROM audit_log WHERE entity_type IN ('tag', 'attribute') ORDER BY id"]
 --- error_code eval
-[200, 201, 409, 200, 404, 204, 404, 200, 200, 201, 201, 422, 422, 201, 422, 422, 200, 409, 200, 409, 200]
+[200, 201, 409, 200, 404, 204, 404, 200, 200, 201, 201, 422, 422, 201, 422, 422, 422, 200, 409, 200, 409, 200]
 --- response_body_like eval
 ['"slug" : "classic-tee"',
  '^\{"id": 3, "name": "Eco Friendly", "slug": "eco-friendly"\}$',
@@ -314,6 +316,7 @@ SELECT action, entity_type, entity_id FROM audit_log WHERE entity_type IN ('tag'
  '"invalid_params":\[\{"name":"choices","reason":"is only for attributes of type choice"\}\]',
  '"choices": \["slim", "regular"\]',
  '"invalid_params":\[\{"name":"type","reason":"is not one of the allowed values"\}\]',
+ '"invalid_params":\[\{"name":"slug","reason":"must be lowercase letters and digits, joined by single \\\\"-\\\\" or \\\\"_\\\\""\}\]',
  '"invalid_params":\[\{"name":"attributes.fit","reason":"must be one of: slim, regular"\},\{"name":"attributes.vegan","reason":"must be true or false"\},\{"name":"attributes.water_resistance","reason":"must be a number"\}\]',
  '"attributes": \{"fit": "slim", "color": "red", "vegan": true, "material": "cotton", "water_resistance": 10.5\}',
  '"code":"attribute_in_use"',

@@ -534,7 +534,7 @@ BEGIN
         RETURN nexus_sku_taken(v_sku);
     END IF;
 
-    IF p_body ? 'slug' THEN
+    IF jsonb_typeof(p_body->'slug') = 'string' THEN
         v_slug := p_body->>'slug';
         IF EXISTS (SELECT 1 FROM products WHERE slug = v_slug) THEN
             RETURN nexus_err(409, 'slug_taken', 'Another product has this slug.');
@@ -1010,6 +1010,13 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION nexus_attribute_slug_errors(p_slug text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_slug ~ '^[a-z0-9]+([-_][a-z0-9]+)*$' AND length(p_slug) <= 100
+                THEN '[]'::jsonb
+                ELSE nexus_invalid('slug', 'must be lowercase letters and digits, joined by single "-" or "_"') END
+$$;
+
 CREATE FUNCTION nexus_api_admin_attribute_create(p_actor bigint, p_id text, p_id2 text,
                                                  p_body jsonb, p_meta jsonb)
 RETURNS nexus_answer
@@ -1019,7 +1026,7 @@ DECLARE
     e jsonb;
     v_slug text := coalesce(p_body->>'slug', replace(nexus_slugify(p_body->>'name', 100), '-', '_'));
 BEGIN
-    e := nexus_choices_errors(p_body, p_body->>'type');
+    e := nexus_choices_errors(p_body, p_body->>'type') || nexus_attribute_slug_errors(v_slug);
     IF jsonb_array_length(e) > 0 THEN
         RETURN nexus_err_invalid(e);
     END IF;
@@ -1054,7 +1061,8 @@ BEGIN
         RETURN nexus_err(404, 'not_found', 'No such attribute.');
     END IF;
     v_type := coalesce(p_body->>'type', a.type);
-    e := nexus_choices_errors(p_body, v_type);
+    e := nexus_choices_errors(p_body, v_type)
+         || nexus_attribute_slug_errors(coalesce(p_body->>'slug', a.slug));
     IF jsonb_array_length(e) > 0 THEN
         RETURN nexus_err_invalid(e);
     END IF;
