@@ -54,6 +54,7 @@ typedef struct {
     time_t                      access_ttl;
     time_t                      refresh_ttl;
     time_t                      session_ttl;
+    ngx_flag_t                  product_approval;
     void                       *password;       /* scrypt, password.c */
     ngx_str_t                   password_thread_pool;
     ngx_array_t                *limit_zones;    /* limit.c */
@@ -345,6 +346,25 @@ ngx_int_t ngx_http_nexus_api_stock_movements(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_store_inventory(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_variant_inventory(ngx_http_nexus_ctx_t *ctx);
 
+
+/* catalog management (issue 4) */
+ngx_int_t ngx_http_nexus_api_seller_products(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_seller_product_create(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_seller_product_get(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_seller_product_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_seller_variant_create(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_seller_variant_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_products(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_product_approve(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_product_reject(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_category_create(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_category_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_category_delete(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_tag_create(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_tag_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_tag_delete(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_attribute_create(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_admin_attribute_update(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_txn(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_limit(ngx_http_nexus_ctx_t *ctx);

@@ -306,6 +306,7 @@ ngx_http_nexus_field_check(const ngx_http_nexus_field_t *f, json_t *v)
         return json_object_size(v) > f->max ? "has too many members" : NULL;
 
     case NGX_HTTP_NEXUS_FIELD_ARRAY:
+        /* the elements are the endpoint's to check */
         if (!json_is_array(v)) {
             return "must be an array";
         }

@@ -245,6 +245,14 @@ static ngx_command_t  ngx_http_nexus_commands[] = {
       offsetof(ngx_http_nexus_main_conf_t, session_ttl),
       NULL },
 
+    /* sellers' new and changed products wait for an operator */
+    { ngx_string("nexus_product_approval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_nexus_main_conf_t, product_approval),
+      NULL },
+
     { ngx_string("nexus_password_scrypt"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3,
       ngx_http_nexus_password_scrypt_slot,
@@ -354,6 +362,7 @@ ngx_http_nexus_create_main_conf(ngx_conf_t *cf)
     nmcf->refresh_ttl = NGX_CONF_UNSET;
     nmcf->session_ttl = NGX_CONF_UNSET;
     nmcf->single_seller = NGX_CONF_UNSET;
+    nmcf->product_approval = NGX_CONF_UNSET;
 
     return nmcf;
 }
@@ -380,6 +389,7 @@ ngx_http_nexus_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(nmcf->refresh_ttl, 30 * 86400);
     ngx_conf_init_value(nmcf->session_ttl, 7 * 86400);
     ngx_conf_init_value(nmcf->single_seller, 0);
+    ngx_conf_init_value(nmcf->product_approval, 0);
 
     if (nmcf->jwt_issuer.data == NULL) {
         ngx_str_set(&nmcf->jwt_issuer, "nexus");

@@ -77,6 +77,24 @@ our @Expected = (
     ['POST',   '/api/seller/stock',                'SELLER'],
     ['GET',    '/api/seller/stock/low',            'SELLER'],
     ['GET',    '/api/seller/stock/movements',      'SELLER'],
+    # catalog management (issue 4)
+    ['GET',    '/api/seller/products',           'SELLER'],
+    ['POST',   '/api/seller/products',           'SELLER'],
+    ['GET',    '/api/seller/products/*',         'SELLER'],
+    ['PATCH',  '/api/seller/products/*',         'SELLER'],
+    ['POST',   '/api/seller/products/*/variants', 'SELLER'],
+    ['PATCH',  '/api/seller/variants/*',         'SELLER'],
+    ['GET',    '/api/admin/products',            'ADMIN'],
+    ['POST',   '/api/admin/products/*/approve',  'ADMIN'],
+    ['POST',   '/api/admin/products/*/reject',   'ADMIN'],
+    ['POST',   '/api/admin/categories',          'ADMIN'],
+    ['PATCH',  '/api/admin/categories/*',        'ADMIN'],
+    ['DELETE', '/api/admin/categories/*',        'ADMIN'],
+    ['POST',   '/api/admin/tags',                'ADMIN'],
+    ['PATCH',  '/api/admin/tags/*',              'ADMIN'],
+    ['DELETE', '/api/admin/tags/*',              'ADMIN'],
+    ['POST',   '/api/admin/attributes',          'ADMIN'],
+    ['PATCH',  '/api/admin/attributes/*',        'ADMIN'],
 );
 
 # the route table itself: R(METHOD, "path", ACCESS, ...)

@@ -273,6 +273,8 @@ ngx_http_nexus_call_meta(ngx_http_nexus_ctx_t *ctx)
 
     json_object_set_new(meta, "session_ttl", json_integer(nmcf->session_ttl));
     json_object_set_new(meta, "refresh_ttl", json_integer(nmcf->refresh_ttl));
+    json_object_set_new(meta, "product_approval",
+                        json_boolean(nmcf->product_approval));
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         if (ngx_http_nexus_random_token(r->pool, &token) != NGX_OK) {
