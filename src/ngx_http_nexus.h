@@ -57,6 +57,7 @@ typedef struct {
     void                       *password;       /* scrypt, password.c */
     ngx_str_t                   password_thread_pool;
     ngx_array_t                *limit_zones;    /* limit.c */
+    void                       *s3;             /* media storage, s3.c */
 
     ngx_int_t                   request_id_index;
     ngx_flag_t                  used;
@@ -317,6 +318,13 @@ ngx_int_t ngx_http_nexus_api_admin_audit(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_settings(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_settings_update(
     ngx_http_nexus_ctx_t *ctx);
+/* media (api/ngx_http_nexus_api_media.c) */
+ngx_int_t ngx_http_nexus_api_media_create(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_media_list(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_media_complete(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_media_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_media_delete(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_debug_s3_presign(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_txn(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_limit(ngx_http_nexus_ctx_t *ctx);

@@ -70,6 +70,12 @@ our @Expected = (
     ['GET',    '/api/admin/audit',               'ADMIN'],
     ['GET',    '/api/admin/settings',            'ADMIN'],
     ['PATCH',  '/api/admin/settings',            'ADMIN'],
+    # issue 4, media
+    ['GET',    '/api/seller/products/*/media',   'SELLER'],
+    ['POST',   '/api/seller/products/*/media',   'SELLER'],
+    ['POST',   '/api/seller/media/*/complete',   'SELLER'],
+    ['PATCH',  '/api/seller/media/*',            'SELLER'],
+    ['DELETE', '/api/seller/media/*',            'SELLER'],
 );
 
 # the route table itself: R(METHOD, "path", ACCESS, ...)
