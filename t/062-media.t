@@ -42,6 +42,8 @@ main::write_file('other.secret', 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY');
 main::write_file('s3rver.id', "S3RVER\n");
 main::write_file('s3rver.secret', "S3RVER\n");
 $ENV{TEST_NGINX_S3_KEYS} = $Keys;
+# read by nginx while it loads its configuration (TEST 2: env:NAME)
+$ENV{NEXUS_TEST_S3_ACCESS_KEY} = 'AKIAIOSFODNN7EXAMPLE';
 
 # s3rver: next to the control server's port (each worktree has its own)
 our $S3Port = ($ENV{TEST_NGINX_CTL_PORT} // 19920) + 5;
@@ -221,11 +223,11 @@ sub { my $d = JSON::PP::decode_json($_[0]); "$d->{url}\n" }
 
 
 
-=== TEST 2: the same on AWS itself (no endpoint): virtual-host style, another region and key pair
+=== TEST 2: the same on AWS itself (no endpoint): virtual-host style, another region and key pair (the access key from the environment)
 --- http_config
     nexus_s3_bucket shop-images-2;
     nexus_s3_region eu-west-3;
-    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/other.id;
+    nexus_s3_access_key env:NEXUS_TEST_S3_ACCESS_KEY;
     nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/other.secret;
 --- request eval
 [map { main::presign_req($_) } @main::Cases2]
