@@ -58,6 +58,7 @@ typedef struct {
     void                       *password;       /* scrypt, password.c */
     ngx_str_t                   password_thread_pool;
     ngx_array_t                *limit_zones;    /* limit.c */
+    void                       *s3;             /* media storage, s3.c */
 
     /* one implicit store: no vendor fields or routes in the public API */
     ngx_flag_t                  single_seller;
@@ -365,6 +366,13 @@ ngx_int_t ngx_http_nexus_api_admin_tag_update(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_tag_delete(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_attribute_create(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_admin_attribute_update(ngx_http_nexus_ctx_t *ctx);
+/* media (api/ngx_http_nexus_api_media.c) */
+ngx_int_t ngx_http_nexus_api_media_create(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_media_list(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_media_complete(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_media_update(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_media_delete(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_debug_s3_presign(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_sleep(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_txn(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_debug_limit(ngx_http_nexus_ctx_t *ctx);

@@ -124,6 +124,13 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
                                               admin_attribute_create),
     R(PATCH,  "/api/admin/attributes/*",      ADMIN,  0,
                                               admin_attribute_update),
+    /* issue 4, media: presigned uploads and the product gallery */
+    R(GET,    "/api/seller/products/*/media", SELLER, 0, media_list),
+    R(POST,   "/api/seller/products/*/media", SELLER, 0, media_create),
+    R(POST,   "/api/seller/media/*/complete", SELLER, 0, media_complete),
+    R(PATCH,  "/api/seller/media/*",          SELLER, 0, media_update),
+    R(DELETE, "/api/seller/media/*",          SELLER, 0, media_delete),
+    R(GET,    "/api/_debug/s3/presign",       PUBLIC, DEBUG, debug_s3_presign),
 
     /* for the test suite, with nexus_debug_endpoints on */
     R(GET,    "/api/_debug/sleep",            PUBLIC, DEBUG, debug_sleep),

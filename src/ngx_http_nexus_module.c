@@ -7,6 +7,7 @@
 #include "ngx_http_nexus_pg.h"
 #include "ngx_http_nexus_redis.h"
 #include "ngx_http_nexus_auth.h"
+#include "ngx_http_nexus_s3.h"
 
 
 static void *ngx_http_nexus_create_main_conf(ngx_conf_t *cf);
@@ -302,6 +303,63 @@ static ngx_command_t  ngx_http_nexus_commands[] = {
       offsetof(ngx_http_nexus_loc_conf_t, cookie_secure),
       &ngx_http_nexus_cookie_secure },
 
+    /* media storage: ngx_http_nexus_s3.c */
+    { ngx_string("nexus_s3_bucket"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_BUCKET,
+      NULL },
+
+    { ngx_string("nexus_s3_region"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_REGION,
+      NULL },
+
+    { ngx_string("nexus_s3_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_ENDPOINT,
+      NULL },
+
+    { ngx_string("nexus_s3_access_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_ACCESS_KEY,
+      NULL },
+
+    { ngx_string("nexus_s3_secret_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_SECRET_KEY,
+      NULL },
+
+    { ngx_string("nexus_s3_upload_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_UPLOAD_TTL,
+      NULL },
+
+    { ngx_string("nexus_s3_max_upload_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_MAX_SIZE,
+      NULL },
+
+    { ngx_string("nexus_s3_public_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_PUBLIC_URL,
+      NULL },
+
       ngx_null_command
 };
 
@@ -407,7 +465,8 @@ ngx_http_nexus_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_nexus_jwt_init_conf(cf, nmcf) != NGX_CONF_OK
-        || ngx_http_nexus_password_init_conf(cf, nmcf) != NGX_CONF_OK)
+        || ngx_http_nexus_password_init_conf(cf, nmcf) != NGX_CONF_OK
+        || ngx_http_nexus_s3_init_conf(cf, nmcf) != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }

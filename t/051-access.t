@@ -95,6 +95,12 @@ our @Expected = (
     ['DELETE', '/api/admin/tags/*',              'ADMIN'],
     ['POST',   '/api/admin/attributes',          'ADMIN'],
     ['PATCH',  '/api/admin/attributes/*',        'ADMIN'],
+    # issue 4, media
+    ['GET',    '/api/seller/products/*/media',   'SELLER'],
+    ['POST',   '/api/seller/products/*/media',   'SELLER'],
+    ['POST',   '/api/seller/media/*/complete',   'SELLER'],
+    ['PATCH',  '/api/seller/media/*',            'SELLER'],
+    ['DELETE', '/api/seller/media/*',            'SELLER'],
 );
 
 # the route table itself: R(METHOD, "path", ACCESS, ...)
