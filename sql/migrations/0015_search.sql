@@ -218,18 +218,26 @@ WITH f AS MATERIALIZED (
            nexus_search_tsquery(p_q) AS tsq,
            lower(btrim(p_q)) AS exact
 ), scope AS NOT MATERIALIZED (
-    SELECT l.*
-      FROM f JOIN catalog_listing l ON l.category_id = f.cat
-     WHERE (p_vendor IS NULL OR l.vendor_id = f.ven)
+    -- narrow rows: the item JSON is read for the page only. The scope is
+    -- a parameter (InitPlan), so each match is one primary key probe.
+    SELECT l.product_id, l.vendor_id, l.vendor_slug, l.vendor_name, l.name,
+           l.price_min, l.created_at, l.rating_avg, l.attr_values
+      FROM catalog_listing l
+     WHERE l.category_id = (SELECT cat FROM f)
+       AND (p_vendor IS NULL OR l.vendor_id = (SELECT ven FROM f))
        AND l.price_min BETWEEN p_min AND p_max
        AND (p_tag IS NULL OR l.tag_slugs @> ARRAY[p_tag])
        AND (p_attr IS NULL OR l.attr_values @> ARRAY[p_attr])
        AND (NOT p_in_stock OR l.in_stock)
 ), fts AS MATERIALIZED (
-    SELECT l.*, 1 + ts_rank(s.doc, f.tsq)::float8
-                + CASE WHEN lower(s.name) = f.exact THEN 2 ELSE 0 END AS rank
-      FROM f JOIN product_search s ON s.doc @@ f.tsq
+    SELECT l.*, 1 + CASE WHEN p_sort = 'relevance'
+                         THEN ts_rank(s.doc, (SELECT tsq FROM f))::float8
+                         ELSE 0 END
+                + CASE WHEN lower(s.name) = (SELECT exact FROM f)
+                       THEN 2 ELSE 0 END AS rank
+      FROM product_search s
       JOIN scope l ON l.product_id = s.product_id
+     WHERE s.doc @@ (SELECT tsq FROM f)
 ), trg AS MATERIALIZED (
     SELECT l.*, greatest(similarity(s.name, p_q),
                          word_similarity(p_q, s.name))::float8 AS rank
@@ -254,8 +262,9 @@ WITH f AS MATERIALIZED (
            CASE WHEN p_sort IN ('price', 'name') THEN x.product_id
                 ELSE -x.product_id END AS sid
       FROM (SELECT * FROM fts UNION ALL SELECT * FROM trg) x
-), page AS MATERIALIZED (
-    SELECT m.*, row_number() OVER (ORDER BY m.sk, m.nk, m.sid) AS n
+), top AS MATERIALIZED (
+    -- a top-N sort: only limit + 1 rows are kept while sorting
+    SELECT m.product_id, m.name, m.sk, m.nk, m.sid
       FROM m
      WHERE p_after_id IS NULL
         OR (m.sk, m.nk, m.sid) > (
@@ -265,11 +274,19 @@ WITH f AS MATERIALIZED (
                     ELSE -p_after_id END)
      ORDER BY m.sk, m.nk, m.sid
      LIMIT p_limit + 1
+), page AS MATERIALIZED (
+    SELECT t.*, l.item, row_number() OVER (ORDER BY t.sk, t.nk, t.sid) AS n
+      FROM top t
+      JOIN catalog_listing l ON l.category_id = (SELECT cat FROM f)
+                            AND l.product_id = t.product_id
 ), fcat AS (
+    -- a product counts once per category, however many of its categories
+    -- lie below it (as in catalog_listing)
     SELECT c.slug, c.name, count(*) AS n
-      FROM m JOIN catalog_listing l ON l.product_id = m.product_id
-                                   AND l.category_id <> 0
-      JOIN categories c ON c.id = l.category_id
+      FROM (SELECT DISTINCT cc.ancestor_id, m.product_id
+              FROM m JOIN product_categories pc ON pc.product_id = m.product_id
+              JOIN category_closure cc ON cc.descendant_id = pc.category_id) d
+      JOIN categories c ON c.id = d.ancestor_id
      GROUP BY c.id
      ORDER BY n DESC, c.slug
      LIMIT 50
