@@ -63,6 +63,9 @@ typedef struct {
     /* one implicit store: no vendor fields or routes in the public API */
     ngx_flag_t                  single_seller;
 
+    /* nexus_search_backend: ngx_http_nexus_search.h */
+    struct ngx_http_nexus_search_backend_s  *search_backend;
+
     ngx_int_t                   request_id_index;
     ngx_flag_t                  used;
 } ngx_http_nexus_main_conf_t;
@@ -298,6 +301,12 @@ ngx_int_t ngx_http_nexus_call_member(ngx_http_nexus_ctx_t *ctx,
         return ngx_http_nexus_call_checked(ctx, #name, fields);               \
     }
 
+/* api/ngx_http_nexus_api_catalog.c: shared with search */
+ngx_int_t ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx,
+    const char **known);
+ngx_int_t ngx_http_nexus_list_filters(ngx_http_nexus_ctx_t *ctx,
+    ngx_str_t *params);
+ngx_int_t ngx_http_nexus_is_digits(ngx_str_t *s, size_t max);
 
 /* api/ endpoints, routed by the table in ngx_http_nexus_handler.c */
 ngx_int_t ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx);
@@ -305,6 +314,7 @@ ngx_int_t ngx_http_nexus_api_product_get(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_categories_tree(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_category_get(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_vendor_get(ngx_http_nexus_ctx_t *ctx);
+ngx_int_t ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_register(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_login(ngx_http_nexus_ctx_t *ctx);
 ngx_int_t ngx_http_nexus_api_refresh(ngx_http_nexus_ctx_t *ctx);

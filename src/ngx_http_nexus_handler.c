@@ -44,6 +44,9 @@ static ngx_http_nexus_route_t  ngx_http_nexus_routes[] = {
     R(GET,    "/api/categories/*",            PUBLIC, CACHED, category_get),
     R(GET,    "/api/vendors/*",               PUBLIC, CACHED|MULTI, vendor_get),
 
+    /* search */
+    R(GET,    "/api/search",                  PUBLIC, CACHED, search),
+
     /* authentication */
     R(POST,   "/api/auth/register",           PUBLIC, SENSITIVE, register),
     R(POST,   "/api/auth/login",              PUBLIC, SENSITIVE, login),

@@ -8,6 +8,7 @@
 #include "ngx_http_nexus_redis.h"
 #include "ngx_http_nexus_auth.h"
 #include "ngx_http_nexus_s3.h"
+#include "ngx_http_nexus_search.h"
 
 
 static void *ngx_http_nexus_create_main_conf(ngx_conf_t *cf);
@@ -25,6 +26,8 @@ static ngx_int_t ngx_http_nexus_resolve_pg_host(ngx_conf_t *cf,
     ngx_http_nexus_main_conf_t *nmcf, char *host);
 static char *ngx_http_nexus_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_nexus_search_backend_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_nexus_check_page_size(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_http_nexus_init_process(ngx_cycle_t *cycle);
@@ -160,6 +163,13 @@ static ngx_command_t  ngx_http_nexus_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_nexus_main_conf_t, cache_local_size),
+      NULL },
+
+    { ngx_string("nexus_search_backend"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_search_backend_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("nexus_cache"),
@@ -485,6 +495,16 @@ ngx_http_nexus_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (nmcf->search_backend == NULL) {
+        nmcf->search_backend = &ngx_http_nexus_search_pg;
+    }
+
+    if (nmcf->search_backend->init
+        && nmcf->search_backend->init(cf, nmcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     nmcf->request_id_index = ngx_http_get_variable_index(cf, &request_id);
     if (nmcf->request_id_index == NGX_ERROR) {
         return NGX_CONF_ERROR;
@@ -779,6 +799,35 @@ ngx_http_nexus_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     nmcf->redis_ip.len = len;
     *ngx_cpymem(nmcf->redis_ip.data, text, len) = '\0';
     nmcf->redis_port = u.port;
+
+    return NGX_CONF_OK;
+}
+
+
+/* unknown names refuse to start: a typo must not fall back silently */
+
+static char *
+ngx_http_nexus_search_backend_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_nexus_main_conf_t *nmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (nmcf->search_backend) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    nmcf->search_backend = ngx_http_nexus_search_backend(&value[1]);
+
+    if (nmcf->search_backend == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "nexus: unknown search backend \"%V\" "
+                           "(known: postgres)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -310,6 +310,7 @@ SELECT format('ALTER TABLE %s ADD CONSTRAINT %s %s', tbl, name, def) FROM seed_f
 SELECT catalog_recompute_derived();
 SELECT catalog_listing_rebuild();
 SELECT product_documents_rebuild();
+SELECT product_search_rebuild();
 
 \if :replica
 SET LOCAL session_replication_role = origin;

@@ -141,13 +141,10 @@ typedef struct {
 } ngx_http_nexus_list_t;
 
 
-static ngx_int_t ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx,
-    const char **known);
 static char *ngx_http_nexus_printable(ngx_http_request_t *r,
     ngx_str_t *name);
 static ngx_int_t ngx_http_nexus_is_slug(ngx_str_t *s);
 static ngx_int_t ngx_http_nexus_is_name(ngx_str_t *s);
-static ngx_int_t ngx_http_nexus_is_digits(ngx_str_t *s, size_t max);
 static const char *ngx_http_nexus_parse_cursor(ngx_http_request_t *r,
     ngx_http_nexus_sort_t *sort, ngx_str_t *cursor, ngx_str_t *key,
     ngx_str_t *id);
@@ -185,6 +182,106 @@ ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
     }
 
     ngx_memzero(params, sizeof(params));
+
+    rc = ngx_http_nexus_list_filters(ctx, params);
+    if (r->header_sent || rc != NGX_OK) {
+        return rc;
+    }
+
+    sort = &ngx_http_nexus_sorts[0];
+    v = ngx_http_nexus_arg(ctx, "sort");
+    if (v) {
+        for (sort = ngx_http_nexus_sorts; sort->name.len; sort++) {
+            if (sort->name.len == v->len
+                && ngx_strncmp(sort->name.data, v->data, v->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (sort->name.len == 0) {
+            return ngx_http_nexus_send_param_problem(r, "sort",
+                       "must be one of price, -price, newest, rating, name");
+        }
+    }
+
+    ls = ngx_pcalloc(r->pool, sizeof(ngx_http_nexus_list_t));
+    if (ls == NULL) {
+        return NGX_ERROR;
+    }
+
+    ls->sort = sort;
+    ls->limit = ctx->lcf->page_size;
+
+    v = ngx_http_nexus_arg(ctx, "limit");
+    if (v) {
+        n = (ngx_http_nexus_is_digits(v, 4) == NGX_OK)
+            ? ngx_atoi(v->data, v->len) : NGX_ERROR;
+
+        if (n < 1 || (ngx_uint_t) n > ctx->lcf->page_size_max) {
+            p = ngx_pnalloc(r->pool, 64);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            *ngx_snprintf(p, 63, "must be an integer from 1 to %ui",
+                          ctx->lcf->page_size_max) = '\0';
+
+            return ngx_http_nexus_send_param_problem(r, "limit",
+                                                     (char *) p);
+        }
+
+        ls->limit = n;
+    }
+
+    cursor = ngx_http_nexus_arg(ctx, "cursor");
+    if (cursor) {
+        reason = ngx_http_nexus_parse_cursor(r, sort, cursor, &params[7],
+                                             &params[8]);
+        if (reason) {
+            return ngx_http_nexus_send_param_problem(r, "cursor", reason);
+        }
+
+    } else {
+        params[7] = sort->first_key;
+        params[8] = sort->first_id;
+    }
+
+    /* one more row than asked tells whether there is a next page */
+    params[9].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (params[9].data == NULL) {
+        return NGX_ERROR;
+    }
+
+    params[9].len = ngx_sprintf(params[9].data, "%ui", ls->limit + 1)
+                    - params[9].data;
+
+    ctx->data = ls;
+
+    rc = ngx_http_nexus_pg_query(ctx, &sort->stmt, params,
+                                 ngx_http_nexus_list_done);
+    if (rc != NGX_OK) {
+        return ngx_http_nexus_pg_send_error(ctx, NULL, rc);
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The listing filters, shared with GET /api/search: fills params[0..6]
+ * (category, vendor, min_price, max_price, tag, attr as "name=value",
+ * in_stock; unset ones stay null) or answers a 400 and returns its rc.
+ */
+
+ngx_int_t
+ngx_http_nexus_list_filters(ngx_http_nexus_ctx_t *ctx, ngx_str_t *params)
+{
+    u_char              *p;
+    ngx_str_t           *v;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
 
     v = ngx_http_nexus_arg(ctx, "category");
     if (v) {
@@ -298,83 +395,7 @@ ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
         }
     }
 
-    sort = &ngx_http_nexus_sorts[0];
-    v = ngx_http_nexus_arg(ctx, "sort");
-    if (v) {
-        for (sort = ngx_http_nexus_sorts; sort->name.len; sort++) {
-            if (sort->name.len == v->len
-                && ngx_strncmp(sort->name.data, v->data, v->len) == 0)
-            {
-                break;
-            }
-        }
-
-        if (sort->name.len == 0) {
-            return ngx_http_nexus_send_param_problem(r, "sort",
-                       "must be one of price, -price, newest, rating, name");
-        }
-    }
-
-    ls = ngx_pcalloc(r->pool, sizeof(ngx_http_nexus_list_t));
-    if (ls == NULL) {
-        return NGX_ERROR;
-    }
-
-    ls->sort = sort;
-    ls->limit = ctx->lcf->page_size;
-
-    v = ngx_http_nexus_arg(ctx, "limit");
-    if (v) {
-        n = (ngx_http_nexus_is_digits(v, 4) == NGX_OK)
-            ? ngx_atoi(v->data, v->len) : NGX_ERROR;
-
-        if (n < 1 || (ngx_uint_t) n > ctx->lcf->page_size_max) {
-            p = ngx_pnalloc(r->pool, 64);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            *ngx_snprintf(p, 63, "must be an integer from 1 to %ui",
-                          ctx->lcf->page_size_max) = '\0';
-
-            return ngx_http_nexus_send_param_problem(r, "limit",
-                                                     (char *) p);
-        }
-
-        ls->limit = n;
-    }
-
-    cursor = ngx_http_nexus_arg(ctx, "cursor");
-    if (cursor) {
-        reason = ngx_http_nexus_parse_cursor(r, sort, cursor, &params[7],
-                                             &params[8]);
-        if (reason) {
-            return ngx_http_nexus_send_param_problem(r, "cursor", reason);
-        }
-
-    } else {
-        params[7] = sort->first_key;
-        params[8] = sort->first_id;
-    }
-
-    /* one more row than asked tells whether there is a next page */
-    params[9].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (params[9].data == NULL) {
-        return NGX_ERROR;
-    }
-
-    params[9].len = ngx_sprintf(params[9].data, "%ui", ls->limit + 1)
-                    - params[9].data;
-
-    ctx->data = ls;
-
-    rc = ngx_http_nexus_pg_query(ctx, &sort->stmt, params,
-                                 ngx_http_nexus_list_done);
-    if (rc != NGX_OK) {
-        return ngx_http_nexus_pg_send_error(ctx, NULL, rc);
-    }
-
-    return NGX_DONE;
+    return NGX_OK;
 }
 
 
@@ -620,7 +641,7 @@ invalid:
  * returns its rc, or NGX_OK when the query string is fine.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx, const char **known)
 {
     ngx_uint_t    i, j;
@@ -735,7 +756,7 @@ ngx_http_nexus_is_name(ngx_str_t *s)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_nexus_is_digits(ngx_str_t *s, size_t max)
 {
     size_t  i;

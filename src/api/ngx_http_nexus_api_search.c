@@ -1,0 +1,221 @@
+/*
+ * GET /api/search: full-text product search with the listing's filters and
+ * sorts, relevance ranking and facets. This file checks the query string
+ * and sends the answer; the search itself is the configured backend's
+ * (ngx_http_nexus_search.h).
+ */
+
+#include "ngx_http_nexus.h"
+#include "ngx_http_nexus_search.h"
+
+
+#define NGX_HTTP_NEXUS_SEARCH_CURSOR_MAX  800
+
+
+/* the backends nexus_search_backend can name */
+static ngx_http_nexus_search_backend_t  *ngx_http_nexus_search_backends[] = {
+    &ngx_http_nexus_search_pg,
+    NULL
+};
+
+
+static const char  *ngx_http_nexus_search_args[] = {
+    "q", "category", "vendor", "min_price", "max_price", "tag", "attr",
+    "in_stock", "sort", "limit", "cursor", NULL
+};
+
+
+static ngx_str_t  ngx_http_nexus_search_sorts[] = {
+    ngx_string("relevance"),
+    ngx_string("price"),
+    ngx_string("-price"),
+    ngx_string("newest"),
+    ngx_string("rating"),
+    ngx_string("name"),
+    ngx_null_string
+};
+
+
+static void ngx_http_nexus_search_done(ngx_http_nexus_ctx_t *ctx,
+    ngx_int_t rc, ngx_str_t *body);
+
+
+ngx_http_nexus_search_backend_t *
+ngx_http_nexus_search_backend(ngx_str_t *name)
+{
+    ngx_http_nexus_search_backend_t  **b;
+
+    for (b = ngx_http_nexus_search_backends; *b; b++) {
+        if ((*b)->name.len == name->len
+            && ngx_strncmp((*b)->name.data, name->data, name->len) == 0)
+        {
+            return *b;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx)
+{
+    u_char                           *p;
+    ngx_int_t                         rc, n;
+    ngx_str_t                        *v, *s;
+    ngx_http_request_t               *r;
+    ngx_http_nexus_search_query_t    *query;
+    ngx_http_nexus_main_conf_t       *nmcf;
+    ngx_http_nexus_search_backend_t  *backend;
+
+    r = ctx->request;
+
+    rc = ngx_http_nexus_check_args(ctx, ngx_http_nexus_search_args);
+    if (r->header_sent || rc != NGX_OK) {
+        return rc;
+    }
+
+    query = ngx_pcalloc(r->pool, sizeof(ngx_http_nexus_search_query_t));
+    if (query == NULL) {
+        return NGX_ERROR;
+    }
+
+    v = ngx_http_nexus_arg(ctx, "q");
+
+    if (v == NULL || v->len == 0 || v->len > NGX_HTTP_NEXUS_SEARCH_Q_MAX) {
+        return ngx_http_nexus_send_param_problem(r, "q",
+                   "must be 1 to 200 bytes of UTF-8 text");
+    }
+
+    /* control characters would only be noise in a search box */
+    for (p = v->data; p < v->data + v->len; /* void */) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return ngx_http_nexus_send_param_problem(r, "q",
+                       "must not contain control characters");
+        }
+
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        if (ngx_utf8_decode(&p, v->data + v->len - p) > 0x10ffff) {
+            return ngx_http_nexus_send_param_problem(r, "q",
+                       "must be 1 to 200 bytes of UTF-8 text");
+        }
+    }
+
+    for (p = v->data; p < v->data + v->len && *p == ' '; p++) { /* void */ }
+
+    if (p == v->data + v->len) {
+        return ngx_http_nexus_send_param_problem(r, "q",
+                   "must be 1 to 200 bytes of UTF-8 text");
+    }
+
+    query->q = *v;
+
+    rc = ngx_http_nexus_list_filters(ctx, query->filters);
+    if (r->header_sent || rc != NGX_OK) {
+        return rc;
+    }
+
+    query->sort = ngx_http_nexus_search_sorts[0];
+
+    v = ngx_http_nexus_arg(ctx, "sort");
+    if (v) {
+        for (s = ngx_http_nexus_search_sorts; s->len; s++) {
+            if (s->len == v->len && ngx_strncmp(s->data, v->data, v->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (s->len == 0) {
+            return ngx_http_nexus_send_param_problem(r, "sort",
+                       "must be one of relevance, price, -price, newest, "
+                       "rating, name");
+        }
+
+        query->sort = *s;
+    }
+
+    query->limit = ctx->lcf->page_size;
+
+    v = ngx_http_nexus_arg(ctx, "limit");
+    if (v) {
+        n = (ngx_http_nexus_is_digits(v, 4) == NGX_OK)
+            ? ngx_atoi(v->data, v->len) : NGX_ERROR;
+
+        if (n < 1 || (ngx_uint_t) n > ctx->lcf->page_size_max) {
+            p = ngx_pnalloc(r->pool, 64);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            *ngx_snprintf(p, 63, "must be an integer from 1 to %ui",
+                          ctx->lcf->page_size_max) = '\0';
+
+            return ngx_http_nexus_send_param_problem(r, "limit",
+                                                     (char *) p);
+        }
+
+        query->limit = n;
+    }
+
+    v = ngx_http_nexus_arg(ctx, "cursor");
+    if (v) {
+        if (v->len == 0 || v->len > NGX_HTTP_NEXUS_SEARCH_CURSOR_MAX) {
+            return ngx_http_nexus_send_param_problem(r, "cursor",
+                       "is not a cursor this API returned");
+        }
+
+        query->cursor = *v;
+    }
+
+    nmcf = ngx_http_get_module_main_conf(r, ngx_http_nexus_module);
+    backend = nmcf->search_backend;
+
+    rc = backend->search(ctx, query, ngx_http_nexus_search_done);
+
+    return rc;
+}
+
+
+static void
+ngx_http_nexus_search_done(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
+    ngx_str_t *body)
+{
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (body == NULL) {
+        /* the backend has answered: an outage, a timeout */
+        ngx_http_nexus_finalize(ctx, rc);
+        return;
+    }
+
+    if (rc == NGX_OK) {
+        ngx_http_nexus_finalize(ctx, ngx_http_nexus_send_cacheable(ctx, body));
+        return;
+    }
+
+    if (rc == NGX_HTTP_NOT_FOUND) {
+        if (body->len == sizeof("vendor") - 1
+            && ngx_strncmp(body->data, "vendor", body->len) == 0)
+        {
+            rc = ngx_http_nexus_send_problem(r, NGX_HTTP_NOT_FOUND,
+                                             "vendor_not_found",
+                                             "No active vendor has this "
+                                             "slug.", NULL);
+
+        } else {
+            rc = ngx_http_nexus_send_problem(r, NGX_HTTP_NOT_FOUND,
+                                             "category_not_found",
+                                             "No category has this slug.",
+                                             NULL);
+        }
+    }
+
+    ngx_http_nexus_finalize(ctx, rc);
+}
