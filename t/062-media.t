@@ -54,8 +54,8 @@ $ENV{TEST_NGINX_S3_PORT} = $S3Port;
 our $S3Pid = fork() // die "fork: $!\n";
 if ($S3Pid == 0) {
     open STDOUT, '>', '/dev/null';
-    exec 'node', "$Root/t/js/s3.mjs", 'server', "port=$S3Port",
-         "dir=$Keys/objects", 'bucket=media', "parent=$$";
+    { exec 'node', "$Root/t/js/s3.mjs", 'server', "port=$S3Port",
+           "dir=$Keys/objects", 'bucket=media', "parent=" . getppid(); }
     POSIX::_exit(127);
 }
 END { kill 'TERM', $S3Pid if $S3Pid && $$ != $S3Pid }

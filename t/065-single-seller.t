@@ -94,6 +94,22 @@ main::no_vendor()
 
 
 
+=== TEST 2b: single seller: search results and their facets name no vendor
+--- http_config
+    nexus_single_seller on;
+--- request eval
+["GET /api/search?q=tee", "GET /api/search?q=tee"]
+--- response_body_filters eval
+main::no_vendor()
+--- response_body eval
+[("no vendor members\n") x 2]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: HIT"]
+--- error_code eval
+[200, 200]
+
+
+
 === TEST 3: single seller: the rest of each document is unchanged
 --- http_config
     nexus_single_seller on;
