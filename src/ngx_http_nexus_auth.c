@@ -218,11 +218,8 @@ ngx_http_nexus_auth_loaded(ngx_http_nexus_ctx_t *ctx, PGresult *res,
     if (ngx_http_nexus_auth_decide(ctx, res, &rc) == NGX_OK) {
         auth = ctx->auth;
 
-        rc = ctx->lcf->limits
-             ? ngx_http_nexus_limit_account(ctx,
-                                            &ctx->principal.user_id_text,
-                                            auth->next)
-             : auth->next(ctx);
+        rc = ngx_http_nexus_limit_account(ctx, &ctx->principal.user_id_text,
+                                          auth->next);
     }
 
     if (rc != NGX_DONE) {

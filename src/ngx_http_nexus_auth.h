@@ -39,6 +39,8 @@ ngx_int_t ngx_http_nexus_token_hash(ngx_pool_t *pool, ngx_str_t *token,
     ngx_str_t *param);
 
 void ngx_http_nexus_sha256(const u_char *data, size_t len, u_char *out);
+ngx_int_t ngx_http_nexus_hmac_sha256(const u_char *key, size_t key_len,
+    const u_char *data, size_t len, u_char *out);
 
 /* 1 when equal; the time taken does not depend on where they differ */
 ngx_uint_t ngx_http_nexus_equal_ct(const u_char *a, size_t alen,

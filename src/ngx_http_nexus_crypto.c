@@ -6,6 +6,7 @@
 #include "ngx_http_nexus_auth.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 
@@ -43,6 +44,26 @@ ngx_http_nexus_sha256(const u_char *data, size_t len, u_char *out)
         /* cannot happen with the default provider; never match anything */
         (void) RAND_bytes(out, 32);
     }
+}
+
+
+/* HMAC-SHA-256 into out (32 bytes): JWT HS256 and S3 signatures */
+
+ngx_int_t
+ngx_http_nexus_hmac_sha256(const u_char *key, size_t key_len,
+    const u_char *data, size_t len, u_char *out)
+{
+    unsigned int  n;
+
+    n = 32;
+
+    if (HMAC(EVP_sha256(), key, (int) key_len, data, len, out, &n) == NULL
+        || n != 32)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

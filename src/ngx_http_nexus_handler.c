@@ -267,11 +267,8 @@ ngx_http_nexus_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_nexus_after_body(ngx_http_nexus_ctx_t *ctx)
 {
-    if (ctx->lcf->limits) {
-        return ngx_http_nexus_limit_request(ctx, ngx_http_nexus_after_limit);
-    }
-
-    return ngx_http_nexus_after_limit(ctx);
+    /* with no limits configured this is a plain call of the next step */
+    return ngx_http_nexus_limit_request(ctx, ngx_http_nexus_after_limit);
 }
 
 

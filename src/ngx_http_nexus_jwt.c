@@ -13,7 +13,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -554,20 +553,17 @@ ngx_http_nexus_jwt_sign(ngx_http_nexus_jwt_key_t *key, u_char *data,
     size_t len, u_char *sig, size_t *siglen)
 {
     int           ok;
-    unsigned int  n;
     EVP_MD_CTX   *md;
 
     if (key->alg == NGX_HTTP_NEXUS_JWT_HS256) {
-        n = *siglen;
-
-        if (HMAC(EVP_sha256(), key->secret.data, key->secret.len, data, len,
-                 sig, &n)
-            == NULL)
+        if (ngx_http_nexus_hmac_sha256(key->secret.data, key->secret.len,
+                                       data, len, sig)
+            != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        *siglen = n;
+        *siglen = 32;
         return NGX_OK;
     }
 
@@ -599,20 +595,17 @@ ngx_http_nexus_jwt_check(ngx_http_nexus_jwt_key_t *key, u_char *data,
 {
     int           rc;
     u_char        mac[EVP_MAX_MD_SIZE];
-    unsigned int  n;
     EVP_MD_CTX   *md;
 
     if (key->alg == NGX_HTTP_NEXUS_JWT_HS256) {
-        n = sizeof(mac);
-
-        if (HMAC(EVP_sha256(), key->secret.data, key->secret.len, data, len,
-                 mac, &n)
-            == NULL)
+        if (ngx_http_nexus_hmac_sha256(key->secret.data, key->secret.len,
+                                       data, len, mac)
+            != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        if (sig->len != n || CRYPTO_memcmp(mac, sig->data, n) != 0) {
+        if (sig->len != 32 || CRYPTO_memcmp(mac, sig->data, 32) != 0) {
             return NGX_DECLINED;
         }
 

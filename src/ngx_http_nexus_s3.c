@@ -16,7 +16,6 @@
 #include "ngx_http_nexus_s3.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 
 static ngx_int_t ngx_http_nexus_s3_endpoint(ngx_conf_t *cf,
@@ -24,8 +23,6 @@ static ngx_int_t ngx_http_nexus_s3_endpoint(ngx_conf_t *cf,
 static ngx_int_t ngx_http_nexus_s3_bucket_valid(ngx_str_t *bucket);
 static u_char *ngx_http_nexus_s3_escape(u_char *dst, u_char *src,
     size_t len, ngx_uint_t keep_slash);
-static ngx_int_t ngx_http_nexus_s3_hmac(u_char *key, size_t key_len,
-    u_char *data, size_t len, u_char *out);
 
 
 /* the nexus_s3_* directives, all in the http block */
@@ -404,24 +401,6 @@ ngx_http_nexus_s3_escape(u_char *dst, u_char *src, size_t len,
 }
 
 
-static ngx_int_t
-ngx_http_nexus_s3_hmac(u_char *key, size_t key_len, u_char *data,
-    size_t len, u_char *out)
-{
-    unsigned int  n;
-
-    n = 32;
-
-    if (HMAC(EVP_sha256(), key, (int) key_len, data, len, out, &n) == NULL
-        || n != 32)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
 /*
  * A presigned PUT URL for key, valid for expires seconds from date (the
  * time the signature is made; the debug endpoint passes a fixed one).
@@ -532,16 +511,16 @@ ngx_http_nexus_s3_presign(ngx_pool_t *pool, ngx_http_nexus_s3_conf_t *s3,
     ngx_memcpy(kdate, "AWS4", 4);
     ngx_memcpy(kdate + 4, s3->secret_key.data, s3->secret_key.len);
 
-    if (ngx_http_nexus_s3_hmac(kdate, 4 + s3->secret_key.len, amz_date, 8,
+    if (ngx_http_nexus_hmac_sha256(kdate, 4 + s3->secret_key.len, amz_date, 8,
                                sig_key) != NGX_OK
-        || ngx_http_nexus_s3_hmac(sig_key, 32, s3->region.data,
+        || ngx_http_nexus_hmac_sha256(sig_key, 32, s3->region.data,
                                   s3->region.len, sig_key) != NGX_OK
-        || ngx_http_nexus_s3_hmac(sig_key, 32, (u_char *) "s3", 2, sig_key)
+        || ngx_http_nexus_hmac_sha256(sig_key, 32, (u_char *) "s3", 2, sig_key)
            != NGX_OK
-        || ngx_http_nexus_s3_hmac(sig_key, 32, (u_char *) "aws4_request",
+        || ngx_http_nexus_hmac_sha256(sig_key, 32, (u_char *) "aws4_request",
                                   sizeof("aws4_request") - 1, sig_key)
            != NGX_OK
-        || ngx_http_nexus_s3_hmac(sig_key, 32, sts, len, signature) != NGX_OK)
+        || ngx_http_nexus_hmac_sha256(sig_key, 32, sts, len, signature) != NGX_OK)
     {
         OPENSSL_cleanse(kdate, 4 + s3->secret_key.len);
         OPENSSL_cleanse(sig_key, sizeof(sig_key));

@@ -226,12 +226,9 @@ ngx_http_nexus_api_register(ngx_http_nexus_ctx_t *ctx)
         return rc;
     }
 
-    if (ctx->lcf->limits) {
-        return ngx_http_nexus_limit_account(ctx, &ar->email,
-                                            ngx_http_nexus_register_limited);
-    }
-
-    return ngx_http_nexus_register_limited(ctx);
+    /* the account's limits; with none configured, straight on */
+    return ngx_http_nexus_limit_account(ctx, &ar->email,
+                                        ngx_http_nexus_register_limited);
 }
 
 
@@ -260,12 +257,9 @@ ngx_http_nexus_api_login(ngx_http_nexus_ctx_t *ctx)
         return rc;
     }
 
-    if (ctx->lcf->limits) {
-        return ngx_http_nexus_limit_account(ctx, &ar->email,
-                                            ngx_http_nexus_login_limited);
-    }
-
-    return ngx_http_nexus_login_limited(ctx);
+    /* the account's limits; with none configured, straight on */
+    return ngx_http_nexus_limit_account(ctx, &ar->email,
+                                        ngx_http_nexus_login_limited);
 }
 
 
@@ -581,12 +575,9 @@ ngx_http_nexus_api_reset_request(ngx_http_nexus_ctx_t *ctx)
         return rc;
     }
 
-    if (ctx->lcf->limits) {
-        return ngx_http_nexus_limit_account(ctx, &ar->email,
-                                            ngx_http_nexus_reset_limited);
-    }
-
-    return ngx_http_nexus_reset_limited(ctx);
+    /* the account's limits; with none configured, straight on */
+    return ngx_http_nexus_limit_account(ctx, &ar->email,
+                                        ngx_http_nexus_reset_limited);
 }
 
 
