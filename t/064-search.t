@@ -27,10 +27,11 @@ sub main::summary {
     my $body = shift;
     my $j = eval { JSON::PP::decode_json($body) };
     return $body unless ref $j eq 'HASH' && exists $j->{items};
-    return sprintf "ids=%s total=%d next=%s typo=%s sort=%s",
+    return sprintf "ids=%s total=%d next=%s typo=%s sort=%s%s",
         join(',', map { $_->{id} } @{ $j->{items} }), $j->{total},
         (defined $j->{next_cursor} ? 'yes' : 'no'),
-        ($j->{typo_fallback} ? 'yes' : 'no'), $j->{sort};
+        ($j->{typo_fallback} ? 'yes' : 'no'), $j->{sort},
+        (defined $j->{corrected_query} ? " fix=$j->{corrected_query}" : '');
 }
 
 sub main::facets {
@@ -84,7 +85,7 @@ GET /api/search?q=tee
 Content-Type: application/json
 X-Cache: MISS
 --- response_body_like eval
-qr/^\{"items":\[\{"id" : 1, "slug" : "classic-tee", .*\],"next_cursor":null,"limit":24,"sort":"relevance","total":3,"typo_fallback":false,"facets":\{"categories" : \[.*\]\}\}$/s
+qr/^\{"items":\[\{"id" : 1, "slug" : "classic-tee", .*\],"next_cursor":null,"limit":24,"sort":"relevance","total":3,"typo_fallback":false,"corrected_query":null,"facets":\{"categories" : \[.*\]\}\}$/s
 
 
 
@@ -116,7 +117,7 @@ attributes: color:blue=1 color:red=1 material:cotton=2
 ["", "ok\n", "7,8\n",
  "ids=8,7 total=2 next=no typo=no sort=relevance",
  "ids=8,7 total=2 next=no typo=no sort=relevance",
- "ids=7,8 total=2 next=no typo=yes sort=relevance", ""]
+ "ids=7 total=1 next=no typo=no sort=relevance", ""]
 
 
 
@@ -153,19 +154,31 @@ attributes: color:blue=1 color:red=1 material:cotton=2
 
 
 
-=== TEST 6: typos fall back to trigram similarity on names, ranked after full-text matches
+=== TEST 6: misspelled words are corrected from the lexicon of visible names and tags when fewer than 5 products match
 --- request eval
 ["GET /api/search?q=hedphones", "GET /api/search?q=runing%20shoe",
  "GET /api/search?q=organik%20cotton", "GET /api/search?q=zzqqxxjj",
- "GET /api/search?q=hedphones&vendor=acme"]
+ "GET /api/search?q=hedphones&vendor=acme",
+ "GET /api/search?q=wireles%20hedphones",
+ "GET /api/search?q=jackit",
+ "GET /api/search?q=%22organik%20cotton%22",
+ "GET /api/search?q=tee%20-organik",
+ "GET /api/search?q=smartt&sort=price",
+ "POST /_ctl/sql\nSELECT string_agg(word, ',' ORDER BY word) FROM search_words WHERE word IN ('headphones', 'organic', 'jacket', 'archived', 'hoodie', 'shady')"]
 --- response_body_filters eval
 \&main::summary
 --- response_body eval
-["ids=6 total=1 next=no typo=yes sort=relevance",
- "ids=4 total=1 next=no typo=yes sort=relevance",
- "ids=2 total=1 next=no typo=yes sort=relevance",
+["ids=6 total=1 next=no typo=yes sort=relevance fix=headphones",
+ "ids=4 total=1 next=no typo=yes sort=relevance fix=running shoe",
+ "ids=2,1 total=2 next=no typo=yes sort=relevance fix=organic cotton",
  "ids= total=0 next=no typo=no sort=relevance",
- "ids= total=0 next=no typo=no sort=relevance"]
+ "ids= total=0 next=no typo=no sort=relevance",
+ "ids=6 total=1 next=no typo=yes sort=relevance fix=wireless headphones",
+ "ids= total=0 next=no typo=no sort=relevance",
+ "ids= total=0 next=no typo=no sort=relevance",
+ "ids=12,2,1 total=3 next=no typo=no sort=relevance",
+ "ids=8 total=1 next=no typo=yes sort=price fix=smart",
+ "headphones,organic\n"]
 
 
 
@@ -356,7 +369,8 @@ SELECT (SELECT count(*) FROM ids) || ' products; mismatches: '
  "GET /api/search?q=bargain&sort=price", "GET /api/search?q=sale", "GET /api/search?q=zebra",
  "POST /_ctl/sql\nSELECT count(*) FROM product_search_verify()",
  "POST /_ctl/sql\nDELETE FROM product_tags WHERE product_id = 8 AND tag_id = 2; UPDATE tags SET name = 'Sale' WHERE slug = 'sale'; UPDATE products SET description = 'Tracks steps and sleep.' WHERE slug = 'smart-watch'",
- "POST /_ctl/sql\nSELECT count(*) FROM product_search_verify()"]
+ "POST /_ctl/sql\nSELECT count(*) FROM product_search_verify()",
+ "POST /_ctl/sql\nSELECT count(*) FROM search_items_verify()"]
 --- response_body_filters eval
 \&main::summary
 --- response_body eval
@@ -364,7 +378,40 @@ SELECT (SELECT count(*) FROM ids) || ' products; mismatches: '
  "ids=2,4,6,8 total=4 next=no typo=no sort=price",
  "ids= total=0 next=no typo=no sort=relevance",
  "ids=8 total=1 next=no typo=no sort=relevance",
- "0\n", "", "0\n"]
+ "0\n", "", "0\n", "0\n"]
+
+
+
+=== TEST 13b: search_items follows price, stock, category, attribute and vendor changes (filters and facets from the same row)
+--- request eval
+["POST /_ctl/sql\nUPDATE product_variants SET price = 15000 WHERE product_id = 6",
+ "POST /_ctl/sql\nUPDATE product_variants SET stock = 0 WHERE product_id = 4",
+ "POST /_ctl/sql\nINSERT INTO product_categories (product_id, category_id, is_primary) VALUES (6, 2, false)",
+ "GET /_ctl/sleep?s=0.2",
+ "GET /api/search?q=headphones&min_price=14000",
+ "GET /api/search?q=shoe&in_stock=true",
+ "GET /api/search?q=headphones&category=shirts",
+ "POST /_ctl/sql\nSELECT count(*) FROM search_items_verify()",
+ "POST /_ctl/sql\nUPDATE vendors SET status = 'suspended' WHERE slug = 'globex'",
+ "GET /_ctl/sleep?s=0.2",
+ "GET /api/search?q=headphones",
+ "POST /_ctl/sql\nSELECT count(*) FROM search_items WHERE vendor_id = 2",
+ "POST /_ctl/sql\nUPDATE vendors SET status = 'active' WHERE slug = 'globex'; UPDATE product_variants SET price = 12999 WHERE product_id = 6; UPDATE product_variants SET stock = CASE id WHEN 6 THEN 3 ELSE 2 END WHERE product_id = 4; DELETE FROM product_categories WHERE product_id = 6 AND category_id = 2",
+ "GET /_ctl/sleep?s=0.2",
+ "GET /api/search?q=headphones",
+ "POST /_ctl/sql\nSELECT count(*) FROM search_items_verify()"]
+--- response_body_filters eval
+\&main::summary
+--- response_body eval
+["", "", "", "ok\n",
+ "ids=6 total=1 next=no typo=no sort=relevance",
+ "ids= total=0 next=no typo=no sort=relevance",
+ "ids=6 total=1 next=no typo=no sort=relevance",
+ "0\n", "", "ok\n",
+ "ids= total=0 next=no typo=no sort=relevance",
+ "0\n", "", "ok\n",
+ "ids=6 total=1 next=no typo=no sort=relevance",
+ "0\n"]
 
 
 

@@ -49,6 +49,8 @@ ALTER TABLE product_attribute_values DISABLE TRIGGER USER;
 ALTER TABLE product_media DISABLE TRIGGER USER;
 ALTER TABLE reviews DISABLE TRIGGER USER;
 ALTER TABLE stock_movements DISABLE TRIGGER USER;
+ALTER TABLE catalog_listing DISABLE TRIGGER USER;
+ALTER TABLE product_search DISABLE TRIGGER USER;
 \endif
 
 TRUNCATE vendors, vendor_staff, vendor_applications, categories, category_closure, tags, attributes,
@@ -311,6 +313,7 @@ SELECT catalog_recompute_derived();
 SELECT catalog_listing_rebuild();
 SELECT product_documents_rebuild();
 SELECT product_search_rebuild();
+SELECT search_items_rebuild();
 
 \if :replica
 SET LOCAL session_replication_role = origin;
@@ -329,6 +332,8 @@ ALTER TABLE product_attribute_values ENABLE TRIGGER USER;
 ALTER TABLE product_media ENABLE TRIGGER USER;
 ALTER TABLE reviews ENABLE TRIGGER USER;
 ALTER TABLE stock_movements ENABLE TRIGGER USER;
+ALTER TABLE catalog_listing ENABLE TRIGGER USER;
+ALTER TABLE product_search ENABLE TRIGGER USER;
 \endif
 
 -- Explicit ids were used: move the sequences past them.
@@ -346,5 +351,6 @@ $$;
 
 ANALYZE users, vendors, categories, category_closure, tags, attributes, products, product_variants,
         product_categories, product_tags, product_attribute_values, product_media, reviews,
-        stock_movements, catalog_listing, catalog_listing_counts;
+        stock_movements, catalog_listing, catalog_listing_counts, product_search, search_items,
+        search_words;
 
