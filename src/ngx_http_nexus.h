@@ -94,7 +94,7 @@ typedef struct {
 /* who may call a route (see the table in ngx_http_nexus_handler.c) */
 #define NGX_HTTP_NEXUS_PUBLIC      0    /* anyone; credentials not read */
 #define NGX_HTTP_NEXUS_USER        1    /* any signed-in account */
-#define NGX_HTTP_NEXUS_SELLER      2    /* staff of an active store */
+#define NGX_HTTP_NEXUS_SELLER      2    /* staff of an active store; admins */
 #define NGX_HTTP_NEXUS_ADMIN       3    /* platform operator */
 
 /* route flags */

@@ -4,9 +4,20 @@
 # categories (create, rename with a stable slug, move with the closure
 # kept right, cycles refused, delete refused while in use), tags and
 # typed attributes, and that only operators may do any of it.
+#
+# Then operators on the sellers' routes (0016_admin_products.sql): dave
+# creates a product in acme's store and edits globex's, adds and changes
+# variants, adjusts stock, bulk-updates a store's stock, lists a store's
+# products, low stock and ledger, and manages a product's media; with
+# approval on his edits are not held back (publishing a pending product is
+# an approval); every write is audited with him as actor and the store;
+# without a store where one is needed he gets 422; customers still get 403
+# and another store's staff 404; the public pages follow through the cache.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Nexus::Test;
+use JSON::PP ();
+use File::Temp ();
 
 Nexus::Test::ctl_server();
 Nexus::Test::reset_fixture();
@@ -14,6 +25,71 @@ END { Nexus::Test::reset_fixture() if $ENV{NEXUS_TEST_PG_PORT} }
 
 our %Tok = Nexus::Test::access_tokens(alice => 1, bob => 2, carol => 3,
     dave => 4, erin => 5);
+
+# S3 credentials for the media block (never contacted: the module only
+# signs the upload URL)
+our $Keys = File::Temp::tempdir(CLEANUP => 1);
+for (['s3.id', "AKIDEXAMPLE\n"], ['s3.secret', "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n"]) {
+    open my $fh, '>', "$Keys/$_->[0]" or die "$Keys/$_->[0]: $!\n";
+    print $fh $_->[1];
+    close $fh;
+}
+$ENV{TEST_NGINX_S3_KEYS} = $Keys;
+
+# the sellers' API answers as short lines (public pages and SQL stay as
+# they are): what the operator blocks check
+sub main::lines {
+    my ($body) = @_;
+    my $d = eval { JSON::PP::decode_json($body) };
+    return $body unless ref $d eq 'HASH';
+    my $one;
+    $one = sub {
+        my ($x) = @_;
+        if (exists $x->{store_id} && exists $x->{variants}) {
+            my $a = $x->{approval};
+            return "product $x->{id} store $x->{store_id} $x->{status} $x->{name}\n"
+                   . join('', map { $one->($_) } @{$x->{variants}})
+                   . ($a ? "approval $a->{decision} by $a->{decided_by}\n" : '');
+        }
+        if (exists $x->{sku} && exists $x->{price}) {
+            return "variant $x->{id} $x->{sku} $x->{price} $x->{stock} $x->{status}\n";
+        }
+        if (exists $x->{threshold_from}) {
+            return "low $x->{id} $x->{sku} $x->{stock}/$x->{threshold} store $x->{store}{id}\n";
+        }
+        if (exists $x->{stock_after}) {
+            return "move $x->{sku} $x->{delta} $x->{reason} by $x->{actor_user_id}"
+                   . (defined $x->{note} ? " ($x->{note})" : '') . "\n";
+        }
+        if (exists $x->{low_stock}) {
+            return "stock $x->{sku} $x->{stock} threshold $x->{threshold}"
+                   . ($x->{low_stock} ? ' low' : '') . "\n"
+                   . ($x->{movement} ? $one->($x->{movement}) : '');
+        }
+        if (exists $x->{changed}) {
+            return "changed $x->{changed}\n" . join('', map {
+                "bulk $_->{sku} $_->{previous} -> $_->{stock}\n" } @{$x->{items}});
+        }
+        if (exists $x->{low_stock_threshold} && exists $x->{store_id}) {
+            return "store $x->{store_id} threshold $x->{low_stock_threshold}\n";
+        }
+        if (exists $x->{content_type}) {
+            return "media $x->{id} product $x->{product_id} $x->{status} "
+                   . ($x->{position} // '-') . ($x->{is_primary} ? ' primary' : '')
+                   . " $x->{alt}\n" . ($x->{upload} ? "upload $x->{upload}{method}\n" : '');
+        }
+        if (exists $x->{code} && exists $x->{status}) {
+            return "$x->{status} $x->{code}" . join('', map { " $_->{name}: $_->{reason}" }
+                                                     @{$x->{invalid_params} || []}) . "\n";
+        }
+        return undef;
+    };
+    if (ref $d->{items} eq 'ARRAY' && !exists $d->{changed}) {
+        return join('', map { $one->($_) // "?\n" } @{$d->{items}}, @{$d->{pending} || []})
+               . (exists $d->{next_cursor} ? 'next ' . ($d->{next_cursor} // 'null') . "\n" : '');
+    }
+    return $one->($d) // $body;
+}
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -359,3 +435,257 @@ GET /api/categories
 --- must_die
 --- error_log
 invalid value "maybe" in "nexus_product_approval" directive, it must be "on" or "off"
+
+
+
+=== TEST 9: approval on: an operator creates a product in a named store and edits another store's product, both shown at once (no approval wait) through the cache; variants added and changed; audited with the operator and the store; without a store, 422
+--- http_config
+    nexus_product_approval on;
+--- response_body_filters eval
+\&main::lines
+--- request eval
+['GET /api/products/oxford-shirt',
+ 'GET /api/products/oxford-shirt',
+ '[dave] POST /api/seller/products
+{"name": "Operator Lamp", "status": "active", "variants": [{"sku": "ACME-LAMP-1", "price": 2500}]}',
+ '[dave] POST /api/seller/products
+{"name": "Operator Lamp", "store_id": 99}',
+ '[dave] POST /api/seller/products
+{"name": "Operator Lamp", "store_id": 1, "status": "active", "categories": ["electronics"],
+ "tags": ["sale"], "variants": [{"sku": "ACME-LAMP-1", "price": 2500, "stock": 4}]}',
+ '[dave] PATCH /api/seller/products/3
+{"name": "Oxford Shirt Deluxe", "description": "Edited by an operator."}',
+ '[dave] POST /api/seller/products/3/variants
+{"sku": "GLX-OXF-2", "price": 5999, "stock": 2}',
+ '[dave] PATCH /api/seller/variants/5
+{"price": 4599}',
+ 'GET /_ctl/sleep?s=0.2',
+ 'GET /api/products/oxford-shirt',
+ 'GET /api/products/operator-lamp',
+ '[dave] GET /api/seller/products/3',
+ '[bob] GET /api/seller/products/3',
+ '[bob] PATCH /api/seller/products/3
+{"name": "Bob Was Here"}',
+ '[bob] PATCH /api/seller/variants/5
+{"price": 1}',
+ '[alice] PATCH /api/seller/products/3
+{"name": "Alice Was Here"}',
+ '[alice] POST /api/seller/products
+{"name": "Alice Thing", "store_id": 2}',
+ "POST /_ctl/sql
+SELECT name, (SELECT price FROM product_variants WHERE id = 5) FROM products WHERE id = 3;
+SELECT actor_user_id, action, entity_type, entity_id, details->>'store_id', details->>'as'
+  FROM audit_log WHERE actor_user_id = 4 AND action LIKE ANY ('{product.%,variant.%}')
+   AND entity_id IN ('3', '5', '16', '20') ORDER BY id;
+SELECT v.sku, m.delta, m.reason, m.actor_user_id FROM stock_movements m
+  JOIN product_variants v ON v.id = m.variant_id WHERE v.sku IN ('ACME-LAMP-1', 'GLX-OXF-2') ORDER BY m.id;
+SELECT count(*) FROM product_approvals WHERE product_id IN (3, 16);
+SELECT count(*) FROM catalog_listing_verify()"]
+--- error_code eval
+[200, 200, 422, 422, 201, 200, 201, 200, 200, 200, 200, 200, 404, 404, 404, 403, 403, 200]
+--- response_headers eval
+['X-Cache: MISS', 'X-Cache: HIT', '', '', '', '', '', '', '', 'X-Cache: MISS', 'X-Cache: MISS', '', '', '', '', '', '', '']
+--- response_body_like eval
+['"name" : "Oxford Shirt"',
+ '"name" : "Oxford Shirt"',
+ '^422 invalid_body store_id: is required: operators name the store\n$',
+ '^422 invalid_body store_id: is not a known store\n$',
+ '^product 16 store 1 active Operator Lamp\nvariant 19 ACME-LAMP-1 2500 4 active\n$',
+ '^product 3 store 2 active Oxford Shirt Deluxe\nvariant 5 GLX-OXF-1 4999 7 active\n$',
+ '^variant 20 GLX-OXF-2 5999 2 active\n$',
+ '^variant 5 GLX-OXF-1 4599 7 active\n$',
+ 'ok',
+ '"name" : "Oxford Shirt Deluxe".*"description" : "Edited by an operator."|"description" : "Edited by an operator.".*"name" : "Oxford Shirt Deluxe"',
+ '"name" : "Operator Lamp"',
+ '^product 3 store 2 active Oxford Shirt Deluxe\nvariant 5 GLX-OXF-1 4599 7 active\nvariant 20 GLX-OXF-2 5999 2 active\n$',
+ '^404 not_found\n$',
+ '^404 not_found\n$',
+ '^404 not_found\n$',
+ '^403 forbidden\n$',
+ '^403 forbidden\n$',
+ '^Oxford Shirt Deluxe\|4599\n4\|product.create\|product\|16\|1\|admin\n4\|product.update\|product\|3\|2\|admin\n4\|variant.create\|variant\|20\|2\|admin\n4\|variant.update\|variant\|5\|2\|admin\nACME-LAMP-1\|4\|received\|4\nGLX-OXF-2\|2\|received\|4\n0\n0\n$']
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: approval on: the store's own edit still waits (hidden, even from the cache); an operator's edit leaves it pending; an operator publishing it approves it, recorded as by /approve
+--- http_config
+    nexus_product_approval on;
+--- response_body_filters eval
+\&main::lines
+--- request eval
+['GET /api/products/oxford-shirt',
+ '[carol] PATCH /api/seller/products/3
+{"description": "Said by the owner."}',
+ 'GET /_ctl/sleep?s=0.2',
+ 'GET /api/products/oxford-shirt',
+ '[dave] PATCH /api/seller/products/3
+{"name": "Oxford Shirt"}',
+ '[dave] PATCH /api/seller/products/3
+{"status": "active"}',
+ 'GET /_ctl/sleep?s=0.2',
+ 'GET /api/products/oxford-shirt',
+ "POST /_ctl/sql
+SELECT product_id, decision, decided_by FROM product_approvals WHERE product_id = 3;
+SELECT actor_user_id, action, details->>'status_before', details->>'status', details->>'as'
+  FROM audit_log WHERE entity_type = 'product' AND entity_id = '3' ORDER BY id;
+SELECT topic, payload->>'product_id', payload->>'store_id' FROM outbox WHERE topic = 'product.approved' AND payload->>'product_id' = '3'"]
+--- error_code eval
+[200, 200, 200, 404, 200, 200, 200, 200, 200]
+--- response_headers eval
+['X-Cache: MISS', '', '', 'X-Cache: MISS', '', '', '', 'X-Cache: MISS', '']
+--- response_body_like eval
+['"name" : "Oxford Shirt Deluxe"',
+ '^product 3 store 2 pending Oxford Shirt Deluxe\n',
+ 'ok',
+ '^404 not_found\n$',
+ '^product 3 store 2 pending Oxford Shirt\n',
+ '^product 3 store 2 active Oxford Shirt\n.*approval approved by 4\n$',
+ 'ok',
+ '"name" : "Oxford Shirt".*"description" : "Said by the owner."|"description" : "Said by the owner.".*"name" : "Oxford Shirt"',
+ '^3\|approved\|4\n4\|product.update\|active\|active\|admin\n3\|product.update\|active\|pending\|\n4\|product.update\|pending\|pending\|admin\n4\|product.update\|pending\|active\|admin\n4\|product.approve\|\|\|admin\nproduct.approved\|3\|2\n$']
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: stock for any store: one adjustment, a bulk update naming the store (all or nothing), thresholds; audited with the store; the ledger names the operator; the low-stock event fires
+--- response_body_filters eval
+\&main::lines
+--- request eval
+['[dave] POST /api/seller/variants/11/stock
+{"delta": 6, "reason": "received", "note": "operator count"}',
+ '[dave] POST /api/seller/stock
+{"items": [{"sku": "GLX-WH-1", "quantity": 3}]}',
+ '[dave] POST /api/seller/stock
+{"store_id": 2, "items": [{"sku": "GLX-WH-1", "quantity": 3}, {"sku": "ACME-TEE-S", "quantity": 1}]}',
+ '[dave] POST /api/seller/stock
+{"store_id": 2, "items": [{"sku": "GLX-WH-1", "quantity": 3}, {"sku": "GLX-BOOT-1", "quantity": 9}], "note": "stocktake"}',
+ '[dave] PATCH /api/seller/variants/9/inventory
+{"low_stock_threshold": 4}',
+ '[dave] PATCH /api/seller/stores/2/inventory
+{"low_stock_threshold": 2}',
+ '[carol] POST /api/seller/stock
+{"store_id": 1, "items": [{"sku": "ACME-TEE-S", "quantity": 1}]}',
+ '[bob] POST /api/seller/variants/11/stock
+{"delta": 1, "reason": "received"}',
+ '[alice] POST /api/seller/stock
+{"store_id": 2, "items": [{"sku": "GLX-WH-1", "quantity": 1}]}',
+ "POST /_ctl/sql
+SELECT string_agg(sku || '=' || stock, ' ' ORDER BY id) FROM product_variants WHERE id IN (1, 8, 9, 11);
+SELECT v.sku, m.delta, m.reason, m.actor_user_id, m.note FROM stock_movements m
+  JOIN product_variants v ON v.id = m.variant_id WHERE m.actor_user_id = 4 AND v.id IN (8, 9, 11) ORDER BY m.id;
+SELECT action, entity_type, entity_id, details->>'store_id', details->>'as' FROM audit_log
+ WHERE actor_user_id = 4 AND action IN ('stock.adjust', 'stock.bulk', 'variant.inventory', 'store.inventory') ORDER BY id;
+SELECT details->'items' FROM audit_log WHERE action = 'stock.bulk';
+SELECT payload->>'sku', payload->>'threshold' FROM outbox WHERE topic = 'inventory.low_stock' AND payload->>'vendor_id' = '2' ORDER BY id;
+SELECT count(*) FROM nexus_stock_verify()"]
+--- error_code eval
+[200, 422, 422, 200, 200, 200, 422, 404, 403, 200]
+--- response_body_like eval
+['^stock GLX-SW-1 10 threshold 5\nmove GLX-SW-1 6 received by 4 \(operator count\)\n$',
+ '^422 invalid_body store_id: is required: operators name the store\n$',
+ '^422 invalid_body items\[1\].sku: is not a SKU of this store\n$',
+ '^changed 2\nbulk GLX-WH-1 15 -> 3\nbulk GLX-BOOT-1 0 -> 9\n$',
+ '^stock GLX-WH-1 3 threshold 4 low\n$',
+ '^store 2 threshold 2\n$',
+ '^422 invalid_body store_id: is not one of your stores\n$',
+ '^404 not_found\n$',
+ '^403 forbidden\n$',
+ '^ACME-TEE-S=10 GLX-BOOT-1=9 GLX-WH-1=3 GLX-SW-1=10\nGLX-SW-1\|6\|received\|4\|operator count\nGLX-BOOT-1\|9\|adjusted\|4\|stocktake\nGLX-WH-1\|-12\|adjusted\|4\|stocktake\nstock.adjust\|variant\|11\|2\|admin\nstock.bulk\|vendor\|2\|2\|admin\nvariant.inventory\|variant\|9\|2\|admin\nstore.inventory\|vendor\|2\|2\|admin\n\[\{"sku": "GLX-WH-1", "stock": 3, "previous": 15\}, \{"sku": "GLX-BOOT-1", "stock": 9, "previous": 0\}\]\nGLX-WH-1\|5\n0\n$']
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: lists for a store: products, low stock and the ledger need ?store= from an operator (422 without, 404 for an unknown store); store staff see their own stores as before
+--- response_body_filters eval
+\&main::lines
+--- request eval
+['[dave] GET /api/seller/products',
+ '[dave] GET /api/seller/products?store=2&limit=2',
+ '[dave] GET /api/seller/products?store=99',
+ '[dave] GET /api/seller/stock/low',
+ '[dave] GET /api/seller/stock/low?store=2',
+ '[dave] GET /api/seller/stock/movements',
+ '[dave] GET /api/seller/stock/movements?store=2&limit=3',
+ '[dave] GET /api/seller/stock/movements?store=99',
+ '[bob] GET /api/seller/stock/low?store=2',
+ '[bob] GET /api/seller/stock/movements?store=2',
+ '[carol] GET /api/seller/products?limit=1',
+ '[alice] GET /api/seller/stock/low?store=2']
+--- error_code eval
+[422, 200, 404, 422, 200, 422, 200, 404, 200, 404, 200, 403]
+--- response_body_like eval
+['^422 store_required store: is required: name the store to act on\n$',
+ '^product 8 store 2 active Smart Watch\n.*product 6 store 2 active Wireless Headphones\n.*next 6\n$',
+ '^404 not_found\n$',
+ '^422 store_required store: is required: name the store to act on\n$',
+ '^low 20 GLX-OXF-2 2/2 store 2\nlow 9 GLX-WH-1 3/4 store 2\nnext null\n$',
+ '^422 store_required store: is required: name the store to act on\n$',
+ '^move GLX-WH-1 -12 adjusted by 4 \(stocktake\)\nmove GLX-BOOT-1 9 adjusted by 4 \(stocktake\)\nmove GLX-SW-1 6 received by 4 \(operator count\)\nnext \d+\n$',
+ '^404 not_found\n$',
+ '^next null\n$',
+ '^404 not_found\n$',
+ '^product 8 store 2 active Smart Watch\n',
+ '^403 forbidden\n$']
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: media of any store's product: upload URL, complete, alt, list, delete; another store's staff get 404, customers 403; the cached product page follows; audited with the store
+--- init
+Nexus::Test::redis_flush(); Time::HiRes::sleep(0.4);
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint http://127.0.0.1:9;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3.secret;
+--- response_body_filters eval
+\&main::lines
+--- request eval
+['GET /api/products/smart-watch',
+ '[dave] POST /api/seller/products/8/media
+{"content_type": "image/png", "size": 1234, "alt": "Side"}',
+ '[bob] POST /api/seller/media/10/complete',
+ '[alice] POST /api/seller/products/8/media
+{"content_type": "image/png", "size": 1234}',
+ '[dave] POST /api/seller/media/10/complete',
+ '[dave] PATCH /api/seller/media/10
+{"alt": "Side view"}',
+ '[bob] DELETE /api/seller/media/10',
+ '[dave] GET /api/seller/products/8/media',
+ 'GET /_ctl/sleep?s=0.2',
+ 'GET /api/products/smart-watch',
+ '[dave] DELETE /api/seller/media/10',
+ 'GET /_ctl/sleep?s=0.2',
+ 'GET /api/products/smart-watch',
+ "POST /_ctl/sql
+SELECT action, entity_id, details->>'product_id', details->>'store_id', details->>'as'
+  FROM audit_log WHERE actor_user_id = 4 AND action LIKE 'media.%' ORDER BY id;
+SELECT count(*) FROM outbox WHERE topic = 'media.deleted' AND payload->>'product_id' = '8';
+SELECT count(*) FROM product_media WHERE product_id = 8"]
+--- error_code eval
+[200, 201, 404, 403, 200, 200, 404, 200, 200, 200, 204, 200, 200, 200]
+--- response_headers eval
+['X-Cache: MISS', '', '', '', '', '', '', '', '', 'X-Cache: MISS', '', '', 'X-Cache: MISS', '']
+--- response_body_like eval
+['^(?!.*Side view)',
+ '^media 10 product 8 pending - Side\nupload PUT\n$',
+ '^404 not_found\n$',
+ '^403 forbidden\n$',
+ '^media 10 product 8 ready 1 Side\n$',
+ '^media 10 product 8 ready 1 Side view\n$',
+ '^404 not_found\n$',
+ '^media 9 product 8 ready 0 primary Smart Watch\nmedia 10 product 8 ready 1 Side view\n$',
+ 'ok',
+ '"alt" : "Side view"',
+ '^$',
+ 'ok',
+ '^(?!.*Side view)',
+ '^media.create\|10\|8\|2\|admin\nmedia.complete\|10\|8\|2\|admin\nmedia.update\|10\|8\|2\|admin\nmedia.delete\|10\|8\|2\|admin\n1\n1\n$']
+--- no_error_log
+[error]

@@ -1,9 +1,10 @@
 /*
  * Inventory endpoints (issue 4): a seller's stock adjustments, bulk stock
  * updates, low-stock list, the stock ledger and low-stock thresholds. Each
- * is one SQL function (sql/migrations/0014_inventory.sql) that filters by
- * the caller's stores; the bulk update's items are checked there, so every
- * bad item is reported as items[i].
+ * is one SQL function (sql/migrations/0014_inventory.sql, operators added
+ * by 0016_admin_products.sql) that filters by the caller's stores; the
+ * bulk update's items are checked there, so every bad item is reported as
+ * items[i].
  */
 
 #include "ngx_http_nexus.h"
@@ -16,6 +17,7 @@
 #define REQUIRED  NGX_HTTP_NEXUS_FIELD_REQUIRED
 
 #define NGX_HTTP_NEXUS_STOCK_MAX  1000000000
+#define NGX_HTTP_NEXUS_ID_MAX     0x7fffffff
 
 
 static const ngx_http_nexus_field_t  ngx_http_nexus_stock_adjust_fields[] = {
@@ -31,6 +33,8 @@ static const ngx_http_nexus_field_t  ngx_http_nexus_stock_adjust_fields[] = {
 
 static const ngx_http_nexus_field_t  ngx_http_nexus_stock_bulk_fields[] = {
     { "items",   ARRAY,  REQUIRED, 1, 1000, NULL },
+    /* which store's SKUs: an operator names one (0016_admin_products) */
+    { "store_id", INT,   0, 1, NGX_HTTP_NEXUS_ID_MAX, NULL },
     { "reason",  ENUM,   0, 1, 20, "received\0returned\0adjusted\0" },
     { "note",    STRING, 0, 1, 1000, NULL },
     { NULL, 0, 0, 0, 0, NULL }
