@@ -370,6 +370,20 @@ static ngx_command_t  ngx_http_nexus_commands[] = {
       NGX_HTTP_NEXUS_S3_PUBLIC_URL,
       NULL },
 
+    { ngx_string("nexus_s3_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_TIMEOUT,
+      NULL },
+
+    { ngx_string("nexus_s3_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_nexus_s3_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      NGX_HTTP_NEXUS_S3_TRUSTED,
+      NULL },
+
       ngx_null_command
 };
 

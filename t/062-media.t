@@ -11,7 +11,13 @@
 # URL's key id and expiry but not its V4 signature, so t/js/s3.mjs checks
 # the signature with the SDK in front of it (see there); tampered and
 # expired URLs are refused. Then object-level checks (another store's
-# product or media: 404), validation (422) and gallery order.
+# product or media: 404), validation (422) and gallery order. Completing an
+# upload asks the bucket first (a HEAD signed in its Authorization header,
+# which t/js/s3.mjs checks with the SDK's SignatureV4 too): a missing object
+# (409, the upload stays pending), a wrong type or size (422), a wrong
+# signature, a closed port, a silent server and an untrusted certificate
+# (502, nothing recorded), https with SNI, and a client hanging up while
+# the HEAD waits.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Nexus::Test;
@@ -41,6 +47,7 @@ main::write_file('other.id', 'AKIAIOSFODNN7EXAMPLE');
 main::write_file('other.secret', 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY');
 main::write_file('s3rver.id', "S3RVER\n");
 main::write_file('s3rver.secret', "S3RVER\n");
+main::write_file('wrong.secret', "NOT-S3RVER\n");
 $ENV{TEST_NGINX_S3_KEYS} = $Keys;
 # read by nginx while it loads its configuration (TEST 2: env:NAME)
 $ENV{NEXUS_TEST_S3_ACCESS_KEY} = 'AKIAIOSFODNN7EXAMPLE';
@@ -70,6 +77,29 @@ END { kill 'TERM', $S3Pid if $S3Pid && $$ != $S3Pid }
     die "t/js/s3.mjs server did not start on port $S3Port\n" unless $up;
 }
 END { Nexus::Test::reset_fixture() if $ENV{NEXUS_TEST_PG_PORT} }
+
+# object storage that is not there: a closed port, and a server that
+# accepts connections but never answers (the kernel's backlog)
+{
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1)
+        or die "listen: $!\n";
+    $ENV{TEST_NGINX_S3_CLOSED_PORT} = $s->sockport;
+    close $s;
+}
+our $Silent = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1',
+                                    LocalPort => 0, ReuseAddr => 1)
+    or die "listen: $!\n";
+$ENV{TEST_NGINX_S3_SILENT_PORT} = $Silent->sockport;
+
+# https: nginx itself in front of s3rver, with a certificate of its own
+$ENV{TEST_NGINX_S3_TLS_PORT} = $S3Port + 1;
+system('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+       'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+       '-subj', '/CN=localhost', '-addext',
+       'subjectAltName=DNS:localhost,IP:127.0.0.1',
+       '-keyout', "$Keys/tls.key", '-out', "$Keys/tls.crt") == 0
+    or die "openssl req failed\n";
 
 # ------------------------------------------ the SDK's URLs for TEST 1, 2
 
@@ -121,7 +151,29 @@ sub main::presign_req {
            . "&date=$c->{date}&expires=$c->{expires}";
 }
 
+# a pending upload made in SQL (its object never uploaded)
+sub main::pending {
+    my ($id) = @_;
+    Nexus::Test::psql("INSERT INTO media_uploads (id, product_id, object_key, url,"
+        . " content_type, byte_size, expires_at) VALUES ($id, 1,"
+        . " 'products/1/pending-$id.png', 'http://127.0.0.1/pending-$id.png',"
+        . " 'image/png', 9, now() + interval '1 hour')");
+}
+
 # --------------------------------------------------------- body filters
+
+# a completion as one line: "status code: reason" or "status size= type="
+sub main::verify {
+    my ($body) = @_;
+    my $d = eval { JSON::PP::decode_json($body) };
+    return $body unless ref $d eq 'HASH';
+    return "$d->{status} $d->{code}"
+           . (defined $d->{reason} ? ": $d->{reason}" : '') . "\n"
+        if exists $d->{code};
+    return "$d->{status} size=$d->{size} type=$d->{content_type}\n"
+        if exists $d->{size};
+    return $body;
+}
 
 # a JSON answer as stable lines: media as "id status position primary url"
 sub main::media {
@@ -592,3 +644,282 @@ must be a time between 1m and 7d
 --- must_die
 --- error_log
 must be a size between 1 and 5g
+
+
+
+=== TEST 15: complete asks S3 first: not uploaded yet 409 (still pending), wrong type or too big 422, then the real size
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint http://127.0.0.1:$TEST_NGINX_S3_PORT;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3rver.secret;
+    nexus_s3_max_upload_size 1k;
+--- request eval
+["POST /_ctl/http/api/seller/products/1/media\n{\"content_type\":\"image/png\",\"size\":9}",
+ "POST /_ctl/http/api/seller/media/{{id}}/complete\n{}",
+ "POST /_ctl/sql\nSELECT count(*) FROM media_uploads WHERE id = {{id}}; SELECT count(*) FROM product_media WHERE id = {{id}}",
+ "POST /_ctl/http/_s3/put\n{\"url\":\"{{url}}\",\"ctype\":\"image/jpeg\",\"data\":\"PNG-BYTES\"}",
+ "POST /_ctl/http/api/seller/media/{{id}}/complete\n{}",
+ "POST /_ctl/http/_s3/putobj\n{\"key\":\"{{key}}\",\"ctype\":\"image/png\",\"size\":1025}",
+ "POST /_ctl/http/api/seller/media/{{id}}/complete\n{}",
+ "POST /_ctl/sql\nSELECT count(*) FROM media_uploads WHERE id = {{id}}; SELECT count(*) FROM product_media WHERE id = {{id}}",
+ "POST /_ctl/http/_s3/putobj\n{\"key\":\"{{key}}\",\"ctype\":\"image/png\",\"data\":\"PNG-BYTES-12\"}",
+ "POST /_ctl/http/api/seller/media/{{id}}/complete\n{}",
+ "POST /_ctl/http/api/seller/media/{{id}}/complete\n{}",
+ "POST /_ctl/sql\nSELECT byte_size, content_type, object_key = '{{key}}' FROM product_media WHERE id = {{id}}; SELECT count(*) FROM media_uploads WHERE id = {{id}}"]
+--- more_headers eval
+[main::as('bob', 'X-Ctl-Save: id=json:media_id url=json:upload.url key=json:key'),
+ main::as('bob'), "", $main::J, main::as('erin'), $main::J, main::as('bob'),
+ "", $main::J, main::as('bob'), main::as('erin'), ""]
+--- response_body_filters eval
+\&main::verify
+--- response_body eval
+["pending size=9 type=image/png\n",
+ "409 upload_missing\n",
+ "1\n0\n",
+ "status: 200\n",
+ qq{422 upload_invalid: the object's Content-Type is "image/jpeg", not the "image/png" of the upload\n},
+ "status: 200\n",
+ "422 upload_invalid: the object is 1025 bytes; at most 1024 are allowed\n",
+ "1\n0\n",
+ "status: 200\n",
+ "ready size=12 type=image/png\n",
+ "ready size=12 type=image/png\n",
+ "12|image/png|t\n0\n"]
+--- error_code eval
+[201, 409, 200, 200, 422, 200, 422, 200, 200, 200, 200, 200]
+--- no_error_log
+[error]
+
+
+
+=== TEST 16: a wrong signature on the HEAD (another secret key): S3 refuses it (the SDK's re-sign check of t/js/s3.mjs), 502
+--- init
+main::pending(9101);
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint http://127.0.0.1:$TEST_NGINX_S3_PORT;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/wrong.secret;
+--- request
+POST /api/seller/media/9101/complete
+{}
+--- more_headers eval
+main::as('bob')
+--- response_body_filters eval
+\&main::verify
+--- response_body
+502 storage_unavailable
+--- error_code: 502
+--- error_log eval
+qr/\[error\].*nexus: object storage 127\.0\.0\.1:\d+ answered 403 to HEAD for "products\/1\/pending-9101\.png"/
+
+
+
+=== TEST 17: object storage down (a closed port): 502
+--- init
+main::pending(9102);
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint http://127.0.0.1:$TEST_NGINX_S3_CLOSED_PORT;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3rver.secret;
+--- request
+POST /api/seller/media/9102/complete
+{}
+--- more_headers eval
+main::as('bob')
+--- response_body_filters eval
+\&main::verify
+--- response_body
+502 storage_unavailable
+--- error_code: 502
+--- error_log eval
+qr/\[error\].*nexus: object storage 127\.0\.0\.1:\d+ did not answer HEAD for "products\/1\/pending-9102\.png": cannot connect/
+--- no_error_log
+[alert]
+
+
+
+=== TEST 18: object storage that never answers: 502 after nexus_s3_timeout
+--- init
+main::pending(9103);
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint http://127.0.0.1:$TEST_NGINX_S3_SILENT_PORT;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3rver.secret;
+    nexus_s3_timeout 300ms;
+--- request
+POST /api/seller/media/9103/complete
+{}
+--- more_headers eval
+main::as('bob')
+--- response_body_filters eval
+\&main::verify
+--- response_body
+502 storage_unavailable
+--- error_code: 502
+--- error_log eval
+qr/\[error\].*nexus: object storage 127\.0\.0\.1:\d+ did not answer HEAD for "products\/1\/pending-9103\.png": timed out/
+--- no_error_log
+[alert]
+
+
+
+=== TEST 19: after those 502s nothing was recorded: the uploads are still pending
+--- request
+POST /_ctl/sql
+SELECT id FROM media_uploads WHERE id BETWEEN 9101 AND 9103 ORDER BY id; SELECT count(*) FROM product_media WHERE id BETWEEN 9101 AND 9103
+--- response_body
+9101
+9102
+9103
+0
+--- error_code: 200
+
+
+
+=== TEST 20: a client that hangs up while the HEAD waits: the HEAD is cancelled (no late callback when its timer would have fired), the worker goes on
+--- init
+main::pending(9104);
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint http://127.0.0.1:$TEST_NGINX_S3_SILENT_PORT;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3rver.secret;
+    nexus_s3_timeout 800ms;
+--- request eval
+["GET /_ctl/bg?n=1&abort=0.2&method=POST&body=%7B%7D&hdr="
+ . main::uri_escape("Authorization: Bearer $main::Tok{bob}")
+ . "&path=/api/seller/media/9104/complete",
+ "GET /_ctl/bg_wait",
+ "GET /_ctl/sleep?s=1",
+ "GET /api/seller/products/1/media",
+ "POST /_ctl/sql\nSELECT count(*) FROM media_uploads WHERE id = 9104"]
+--- more_headers eval
+["", "", "", main::as('bob'), ""]
+--- response_body_filters eval
+sub { $_[0] =~ /^\{/ ? join '', grep { /^9104 / } split /^/, main::media($_[0])
+                      : $_[0] }
+--- response_body eval
+["ok\n", "0\n", "ok\n",
+ "9104 pending - - http://127.0.0.1/pending-9104.png\n", "1\n"]
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- no_error_log
+[alert]
+[crit]
+did not answer HEAD
+
+
+
+=== TEST 21: https: TLS to the endpoint by name (SNI, the certificate checked against nexus_s3_trusted_certificate), the HEAD through it
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint https://localhost:$TEST_NGINX_S3_TLS_PORT;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3rver.secret;
+    nexus_s3_trusted_certificate $TEST_NGINX_S3_KEYS/tls.crt;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_S3_TLS_PORT ssl;
+        ssl_certificate $TEST_NGINX_S3_KEYS/tls.crt;
+        ssl_certificate_key $TEST_NGINX_S3_KEYS/tls.key;
+        location / {
+            proxy_pass http://127.0.0.1:$TEST_NGINX_S3_PORT;
+            # the module named the host in SNI
+            if ($ssl_server_name != "localhost") {
+                return 421;
+            }
+            proxy_set_header Host $http_host;
+        }
+    }
+--- request eval
+["POST /_ctl/http/api/seller/products/1/media\n{\"content_type\":\"image/webp\",\"size\":9}",
+ "POST /_ctl/http/api/seller/media/{{id}}/complete\n{}",
+ "POST /_ctl/http/_s3/putobj\n{\"key\":\"{{key}}\",\"ctype\":\"image/webp\",\"data\":\"WEBP-OVER-TLS\"}",
+ "POST /_ctl/http/api/seller/media/{{id}}/complete\n{}",
+ "POST /_ctl/sql\nSELECT byte_size, url LIKE 'https://localhost:%/media/products/1/%.webp' FROM product_media WHERE id = {{id}}"]
+--- more_headers eval
+[main::as('bob', 'X-Ctl-Save: id=json:media_id key=json:key'), main::as('bob'),
+ $main::J, main::as('bob'), ""]
+--- response_body_filters eval
+\&main::verify
+--- response_body eval
+["pending size=9 type=image/webp\n", "409 upload_missing\n", "status: 200\n",
+ "ready size=13 type=image/webp\n", "13|t\n"]
+--- error_code eval
+[201, 409, 200, 200, 200]
+--- no_error_log
+[error]
+
+
+
+=== TEST 22: https to an endpoint whose certificate is not trusted (the system's CAs): 502, nothing sent
+--- init
+main::pending(9105);
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint https://127.0.0.1:$TEST_NGINX_S3_TLS_PORT;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3rver.secret;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_S3_TLS_PORT ssl;
+        ssl_certificate $TEST_NGINX_S3_KEYS/tls.crt;
+        ssl_certificate_key $TEST_NGINX_S3_KEYS/tls.key;
+        location / {
+            return 500;
+        }
+    }
+--- request
+POST /api/seller/media/9105/complete
+{}
+--- more_headers eval
+main::as('bob')
+--- response_body_filters eval
+\&main::verify
+--- response_body
+502 storage_unavailable
+--- error_code: 502
+--- error_log eval
+qr/\[error\].*nexus: the certificate of the S3 host "127\.0\.0\.1" does not verify: \(18:self.signed certificate\)/
+
+
+
+=== TEST 23: a HEAD timeout out of range is refused at load
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3rver.secret;
+    nexus_s3_timeout 0;
+--- config
+    location /api/ { nexus_api; }
+--- must_die
+--- error_log
+"nexus_s3_timeout" directive must be a time between 1ms and 5m
+
+
+
+=== TEST 24: a trusted certificate needs an https endpoint
+--- http_config
+    nexus_s3_bucket media;
+    nexus_s3_region us-east-1;
+    nexus_s3_endpoint http://127.0.0.1:$TEST_NGINX_S3_PORT;
+    nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3rver.id;
+    nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3rver.secret;
+    nexus_s3_trusted_certificate $TEST_NGINX_S3_KEYS/tls.crt;
+--- config
+    location /api/ { nexus_api; }
+--- must_die
+--- error_log
+"nexus_s3_trusted_certificate" needs an https:// S3 endpoint

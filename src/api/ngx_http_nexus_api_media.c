@@ -2,9 +2,12 @@
  * Product media: a seller asks for an upload (POST
  * /api/seller/products/{id}/media), gets a presigned S3 PUT URL and a
  * pending media row, uploads the image straight to the bucket, then
- * confirms it (POST /api/seller/media/{id}/complete): only then does it
- * join the product's gallery. The SQL functions (0013_media.sql) check
- * that the caller works for the product's store; this file signs the URL.
+ * confirms it (POST /api/seller/media/{id}/complete): the module asks the
+ * bucket (HEAD, ngx_http_nexus_s3_client.c) whether the object is there,
+ * within the size limit and of the type presigned, and only then does it
+ * join the product's gallery, with the size S3 reports. The SQL functions
+ * (0013_media.sql, 0017_media_verify.sql) check that the caller works for
+ * the product's store; this file signs the URL and asks S3.
  */
 
 #include "ngx_http_nexus.h"
@@ -22,6 +25,23 @@ static ngx_int_t ngx_http_nexus_media_signed(ngx_http_nexus_ctx_t *ctx,
     ngx_uint_t status, ngx_str_t *body);
 static ngx_int_t ngx_http_nexus_media_unconfigured(ngx_http_nexus_ctx_t *ctx);
 static u_char *ngx_http_nexus_media_time(u_char *p, time_t t);
+static ngx_int_t ngx_http_nexus_media_pending(ngx_http_nexus_ctx_t *ctx,
+    ngx_uint_t status, ngx_str_t *body);
+static void ngx_http_nexus_media_headed(void *data,
+    ngx_http_nexus_s3_head_result_t *res);
+static ngx_int_t ngx_http_nexus_media_verified(ngx_http_nexus_ctx_t *ctx,
+    ngx_http_nexus_s3_head_result_t *res);
+static ngx_int_t ngx_http_nexus_media_invalid(ngx_http_nexus_ctx_t *ctx,
+    const char *reason);
+static void ngx_http_nexus_media_cleanup(void *data);
+
+
+/* a completion in progress: the upload SQL knows, and the HEAD about it */
+typedef struct {
+    ngx_http_nexus_s3_head_t   *head;
+    ngx_str_t                   key;
+    ngx_str_t                   content_type;
+} ngx_http_nexus_media_complete_t;
 
 
 /* the size limit is nexus_s3_max_upload_size, checked in SQL (422) */
@@ -191,11 +211,265 @@ ngx_http_nexus_api_media_list(ngx_http_nexus_ctx_t *ctx)
 }
 
 
+/*
+ * Completing an upload: SQL names the pending upload's object (or answers
+ * the finished media: completing twice answers the same), S3 says what is
+ * there, then one transaction records it with the size S3 reported.
+ */
+
 ngx_int_t
 ngx_http_nexus_api_media_complete(ngx_http_nexus_ctx_t *ctx)
 {
-    return ngx_http_nexus_call_checked(ctx, "media_complete",
-                                       ngx_http_nexus_media_no_fields);
+    ngx_int_t                    rc;
+    ngx_http_nexus_main_conf_t  *nmcf;
+
+    nmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_nexus_module);
+
+    if (nmcf->s3 == NULL) {
+        return ngx_http_nexus_media_unconfigured(ctx);
+    }
+
+    if (ctx->body) {
+        rc = ngx_http_nexus_body_check(ctx, ngx_http_nexus_media_no_fields);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_nexus_send_invalid(ctx);
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    return ngx_http_nexus_call(ctx, "media_complete_check", NULL,
+                               ngx_http_nexus_media_pending);
+}
+
+
+static ngx_int_t
+ngx_http_nexus_media_pending(ngx_http_nexus_ctx_t *ctx, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    json_t                           *doc, *state;
+    ngx_http_request_t               *r;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_nexus_main_conf_t       *nmcf;
+    ngx_http_nexus_media_complete_t  *mc;
+
+    r = ctx->request;
+
+    if (status != NGX_HTTP_OK) {
+        return ngx_http_nexus_call_send(ctx, status, body);
+    }
+
+    doc = ngx_http_nexus_json_track(r, json_loadb((char *) body->data,
+                                                  body->len, 0, NULL));
+    state = doc ? json_object_get(doc, "status") : NULL;
+
+    if (json_is_string(state)
+        && ngx_strcmp(json_string_value(state), "ready") == 0)
+    {
+        /* recorded already */
+        return ngx_http_nexus_call_send(ctx, status, body);
+    }
+
+    mc = ngx_pcalloc(r->pool, sizeof(ngx_http_nexus_media_complete_t));
+    if (mc == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_nexus_call_member(ctx, body, "key", &mc->key) != NGX_OK
+        || ngx_http_nexus_call_member(ctx, body, "content_type",
+                                      &mc->content_type) != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "nexus: media_complete_check answered without a key");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    nmcf = ngx_http_get_module_main_conf(r, ngx_http_nexus_module);
+
+    mc->head = ngx_http_nexus_s3_head(nmcf->s3, &mc->key, r->connection->log,
+                                      ngx_http_nexus_media_headed, ctx);
+    if (mc->head == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->data = mc;
+    cln->handler = ngx_http_nexus_media_cleanup;
+    cln->data = mc;
+
+    return NGX_DONE;
+}
+
+
+/* the client hung up while S3 was asked: no callback may follow */
+
+static void
+ngx_http_nexus_media_cleanup(void *data)
+{
+    ngx_http_nexus_media_complete_t *mc = data;
+
+    if (mc->head) {
+        ngx_http_nexus_s3_head_cancel(mc->head);
+        mc->head = NULL;
+    }
+}
+
+
+static void
+ngx_http_nexus_media_headed(void *data, ngx_http_nexus_s3_head_result_t *res)
+{
+    ngx_http_nexus_ctx_t *ctx = data;
+
+    ngx_int_t                         rc;
+    ngx_connection_t                 *c;
+    ngx_http_nexus_media_complete_t  *mc;
+
+    mc = ctx->data;
+    mc->head = NULL;
+    c = ctx->request->connection;
+
+    rc = ngx_http_nexus_media_verified(ctx, res);
+
+    if (rc != NGX_DONE) {
+        ngx_http_nexus_finalize(ctx, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_nexus_media_verified(ngx_http_nexus_ctx_t *ctx,
+    ngx_http_nexus_s3_head_result_t *res)
+{
+    u_char                           *p;
+    json_t                           *extra;
+    ngx_str_t                         type;
+    ngx_http_request_t               *r;
+    ngx_http_nexus_s3_conf_t         *s3;
+    ngx_http_nexus_main_conf_t       *nmcf;
+    ngx_http_nexus_media_complete_t  *mc;
+    u_char                            reason[NGX_OFF_T_LEN * 2 + 128];
+
+    r = ctx->request;
+    mc = ctx->data;
+    nmcf = ngx_http_get_module_main_conf(r, ngx_http_nexus_module);
+    s3 = nmcf->s3;
+
+    if (res->status == NGX_HTTP_NOT_FOUND) {
+        /* the upload stays pending: the client may upload and retry */
+        return ngx_http_nexus_send_problem(r, NGX_HTTP_CONFLICT,
+                                           "upload_missing",
+                                           "The object was not uploaded yet.",
+                                           NULL);
+    }
+
+    if (res->status != NGX_HTTP_OK) {
+        if (res->status == 0) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "nexus: object storage %V did not answer HEAD "
+                          "for \"%V\": %s", &s3->host, &mc->key, res->error);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "nexus: object storage %V answered %ui to HEAD "
+                          "for \"%V\"", &s3->host, res->status, &mc->key);
+        }
+
+        return ngx_http_nexus_send_problem(r, NGX_HTTP_BAD_GATEWAY,
+                                           "storage_unavailable",
+                                           "The object storage could not "
+                                           "be asked about the upload; "
+                                           "try again later.", NULL);
+    }
+
+    if (res->content_length < 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "nexus: object storage %V answered HEAD for \"%V\" "
+                      "without a Content-Length", &s3->host, &mc->key);
+
+        return ngx_http_nexus_send_problem(r, NGX_HTTP_BAD_GATEWAY,
+                                           "storage_unavailable",
+                                           "The object storage could not "
+                                           "be asked about the upload; "
+                                           "try again later.", NULL);
+    }
+
+    if (res->content_length == 0) {
+        return ngx_http_nexus_media_invalid(ctx, "the object is empty");
+    }
+
+    if (res->content_length > s3->max_upload_size) {
+        p = ngx_sprintf(reason, "the object is %O bytes; at most %O are "
+                        "allowed", res->content_length, s3->max_upload_size);
+        *p = '\0';
+        return ngx_http_nexus_media_invalid(ctx, (char *) reason);
+    }
+
+    /* the media type without parameters, as presigned */
+    type = res->content_type;
+
+    for (p = type.data; p < type.data + type.len; p++) {
+        if (*p == ';' || *p == ' ') {
+            type.len = p - type.data;
+            break;
+        }
+    }
+
+    if (type.len != mc->content_type.len
+        || ngx_strncasecmp(type.data, mc->content_type.data, type.len) != 0)
+    {
+        p = ngx_snprintf(reason, sizeof(reason) - 1,
+                         "the object's Content-Type is \"%V\", not the "
+                         "\"%V\" of the upload", &type, &mc->content_type);
+        *p = '\0';
+        return ngx_http_nexus_media_invalid(ctx, (char *) reason);
+    }
+
+    extra = ngx_http_nexus_json_track(r,
+                json_pack("{s:{s:s%,s:I,s:s%}}", "object",
+                          "key", mc->key.data, mc->key.len,
+                          "size", (json_int_t) res->content_length,
+                          "content_type", mc->content_type.data,
+                          mc->content_type.len));
+    if (extra == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_nexus_call(ctx, "media_complete", extra, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_nexus_media_invalid(ngx_http_nexus_ctx_t *ctx, const char *reason)
+{
+    json_t  *extra, *text;
+
+    /* a Content-Type from S3 may not be UTF-8, or be cut in the middle */
+    text = json_string(reason);
+    if (text == NULL) {
+        text = json_string("the object's Content-Type is not the one of "
+                           "the upload");
+    }
+
+    extra = ngx_http_nexus_json_track(ctx->request,
+                                      json_pack("{s:o}", "reason", text));
+    if (extra == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_nexus_send_problem(ctx->request, 422,
+                                       "upload_invalid",
+                                       "The uploaded object cannot be used; "
+                                       "see reason. Upload it again.",
+                                       extra);
 }
 
 

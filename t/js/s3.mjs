@@ -14,7 +14,10 @@
 //       "unimplemented"), so a query-signed request is first checked here:
 //       the SDK's S3RequestPresigner signs the same request again (same
 //       path, query, date, expiry, key) and the signatures must be equal,
-//       else 403 SignatureDoesNotMatch, as S3 answers.
+//       else 403 SignatureDoesNotMatch, as S3 answers. Requests signed
+//       in the Authorization header (the module's HEAD, the SDK's own
+//       requests) are checked the same way with the SDK's SignatureV4:
+//       the headers the request says it signed, signed again.
 //       Two helpers for a test that only talks to nginx (proxied there):
 //       POST /_t/put  {"url": U, "ctype": T, "data": S, "tamper": X} PUTs
 //                     S to U and answers "status: N" and S3's error code
@@ -22,6 +25,10 @@
 //                     (one digit), "key" (another object) or "expires";
 //       GET  /_t/get?key=K  fetches the object with the SDK (GetObject)
 //                     and answers "type: T" and "body: S".
+//       POST /_t/putobj {"key": K, "ctype": T, "data": S, "size": N}
+//                     stores S (or N bytes "x") as K with the SDK
+//                     (PutObject), as if uploaded behind the API's back,
+//                     and answers "status: N".
 //       Prints "listening" once ready; stops on SIGTERM, or when the
 //       process parent= is gone.
 
@@ -31,6 +38,7 @@ import { S3Client, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3
 import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 function fail(msg) {
     process.stderr.write(`s3.mjs: ${msg}\n`);
@@ -100,6 +108,41 @@ async function expectedSignature(url, method) {
     return signed.query['X-Amz-Signature'];
 }
 
+// the SDK's signature for a request signed in its Authorization header;
+// undefined: not such a request (or an unknown key: s3rver answers that)
+async function expectedHeaderSignature(req, url) {
+    const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]*)$/
+        .exec(req.headers.authorization || '');
+    if (!m || !(m[1] in Secrets)) {
+        return undefined;
+    }
+    const [, akid, , region, signedHeaders, given] = m;
+    const date = String(req.headers['x-amz-date'] || '');
+    if (!/^\d{8}T\d{6}Z$/.test(date)) {
+        return { want: null, given };
+    }
+    const headers = {};
+    for (const h of signedHeaders.split(';')) {
+        headers[h] = req.headers[h] === undefined ? '' : String(req.headers[h]);
+    }
+    const query = {};
+    for (const [k, v] of url.searchParams) {
+        query[k] = v;
+    }
+    const signer = new SignatureV4({
+        credentials: { accessKeyId: akid, secretAccessKey: Secrets[akid] },
+        region, service: 's3', sha256: Hash.bind(null, 'sha256'),
+        uriEscapePath: false, applyChecksum: true,
+    });
+    const signed = await signer.sign(new HttpRequest({
+        method: req.method, protocol: url.protocol, hostname: url.hostname,
+        port: url.port ? +url.port : undefined,
+        path: url.pathname, query, headers,
+    }), { signingDate: amzDate(date) });
+    const want = /Signature=([0-9a-f]{64})/.exec(signed.headers.authorization);
+    return { want: want && want[1], given };
+}
+
 function s3Error(res, status, code, message) {
     res.writeHead(status, { 'Content-Type': 'application/xml' });
     res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code>`
@@ -165,6 +208,30 @@ async function server(a) {
                 }
                 res.writeHead(200, { 'Content-Type': 'text/plain' });
                 res.end(out);
+                return;
+            }
+
+            if (url.pathname === '/_t/putobj') {
+                const j = JSON.parse((await readBody(req)).toString());
+                let out;
+                try {
+                    const o = await client.send(new PutObjectCommand({
+                        Bucket: a.bucket, Key: j.key, ContentType: j.ctype,
+                        Body: j.data !== undefined ? j.data : 'x'.repeat(j.size) }));
+                    out = `status: ${o.$metadata.httpStatusCode}\n`;
+                } catch (e) {
+                    out = `error: ${e.name}\n`;
+                }
+                res.writeHead(200, { 'Content-Type': 'text/plain' });
+                res.end(out);
+                return;
+            }
+
+            const header = await expectedHeaderSignature(req, url);
+            if (header !== undefined && header.want !== header.given) {
+                await readBody(req);
+                s3Error(res, 403, 'SignatureDoesNotMatch',
+                        'The request signature we calculated does not match the signature you provided.');
                 return;
             }
 
