@@ -35,6 +35,10 @@ for (['s3.id', "AKIDEXAMPLE\n"], ['s3.secret', "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEX
     close $fh;
 }
 $ENV{TEST_NGINX_S3_KEYS} = $Keys;
+# object storage for TEST 13: complete checks the object with a HEAD, so
+# the test server also plays a bucket holding every key as a small PNG
+# (t/062-media.t checks the signatures against a real S3 server)
+$ENV{TEST_NGINX_FAKE_S3_PORT} = ($ENV{TEST_NGINX_CTL_PORT} // 19920) + 7;
 
 # the sellers' API answers as short lines (public pages and SQL stay as
 # they are): what the operator blocks check
@@ -641,7 +645,14 @@ Nexus::Test::redis_flush(); Time::HiRes::sleep(0.4);
 --- http_config
     nexus_s3_bucket media;
     nexus_s3_region us-east-1;
-    nexus_s3_endpoint http://127.0.0.1:9;
+    nexus_s3_endpoint http://127.0.0.1:$TEST_NGINX_FAKE_S3_PORT;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_FAKE_S3_PORT;
+        location /media/ {
+            default_type image/png;
+            return 200 "not really a PNG";
+        }
+    }
     nexus_s3_access_key file:$TEST_NGINX_S3_KEYS/s3.id;
     nexus_s3_secret_key file:$TEST_NGINX_S3_KEYS/s3.secret;
 --- response_body_filters eval

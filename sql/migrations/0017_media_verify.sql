@@ -93,6 +93,10 @@ BEGIN
     RETURNING * INTO m;
     PERFORM nexus_media_renumber(u.product_id);
     SELECT * INTO m FROM product_media WHERE id = m.id;
+    -- as 0016: an operator's completion is audited with the store
+    PERFORM nexus_catalog_audit(p_actor, p_meta, nexus_product_vendor(u.product_id),
+        'media.complete', 'media', m.id::text,
+        jsonb_build_object('product_id', m.product_id, 'key', m.object_key));
     RETURN nexus_ok(200, nexus_media_json(m));
 END
 $$;
