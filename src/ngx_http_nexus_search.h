@@ -33,7 +33,9 @@ enum {
 
 
 typedef struct {
-    ngx_str_t                   q;          /* 1..Q_MAX bytes, valid UTF-8 */
+    ngx_str_t                   q;          /* 1..Q_MAX bytes, valid UTF-8;
+                                               empty (data NULL): no q, every
+                                               product in scope matches */
     ngx_str_t                   filters[NGX_HTTP_NEXUS_FILTERS];
     ngx_str_t                   sort;       /* relevance, price, -price,
                                                newest, rating, name */

@@ -296,9 +296,83 @@ SELECT (SELECT count(*) FROM ids) || ' products; mismatches: '
 
 
 
+=== TEST 9b: without q, a faceted listing: every visible product in scope, newest first, with the filters, sorts, pagination and facets
+--- request eval
+["GET /api/search", "GET /api/search?category=apparel",
+ "GET /_ctl/http/api/search?category=apparel&sort=price&limit=2",
+ "GET /_ctl/http/api/search?category=apparel&sort=price&limit=2&cursor={{next}}",
+ "GET /api/search?category=shirts&max_price=2200",
+ "GET /api/search?vendor=globex&in_stock=true",
+ "GET /api/search?tag=sale&sort=name",
+ "POST /_ctl/sql\nSELECT string_agg(product_id::text, ',' ORDER BY product_id DESC) FROM catalog_listing WHERE category_id = (SELECT id FROM categories WHERE slug = 'apparel')"]
+--- more_headers eval
+["", "", "X-Ctl-Save: next=json:next_cursor", "", "", "", "", ""]
+--- response_body_filters eval
+\&main::summary
+--- response_body eval
+["ids=12,8,7,6,5,4,3,2,1 total=9 next=no typo=no sort=newest",
+ "ids=12,8,5,4,3,2,1 total=7 next=no typo=no sort=newest",
+ "ids=1,12 total=7 next=yes typo=no sort=price",
+ "ids=2,3 total=7 next=yes typo=no sort=price",
+ "ids=12,1 total=2 next=no typo=no sort=newest",
+ "ids=8,6,3 total=3 next=no typo=no sort=newest",
+ "ids=2,4,6 total=3 next=no typo=no sort=name",
+ "12,8,5,4,3,2,1\n"]
+
+
+
+=== TEST 9c: a listing's facets agree with counts computed from the catalog tables
+--- request
+POST /_ctl/sql
+WITH r AS (
+    SELECT body::json -> 'facets' AS f, body::json -> 'total' AS total
+      FROM nexus_search(NULL, 'apparel', NULL, 0, 999999999999999, NULL, NULL,
+                        false, 'newest', 1, NULL, NULL)
+), ids AS (
+    SELECT DISTINCT p.id, p.vendor_id, p.price_min
+      FROM products p JOIN vendors v ON v.id = p.vendor_id
+      JOIN product_categories pc ON pc.product_id = p.id
+      JOIN category_closure cc ON cc.descendant_id = pc.category_id
+      JOIN categories c ON c.id = cc.ancestor_id AND c.slug = 'apparel'
+     WHERE p.status = 'active' AND v.status = 'active' AND p.price_min IS NOT NULL
+       AND EXISTS (SELECT 1 FROM product_variants pv
+                    WHERE pv.product_id = p.id AND pv.status = 'active')
+), want_cat AS (
+    SELECT c.slug, count(DISTINCT ids.id) AS n
+      FROM ids JOIN product_categories pc ON pc.product_id = ids.id
+      JOIN category_closure cc ON cc.descendant_id = pc.category_id
+      JOIN categories c ON c.id = cc.ancestor_id
+     GROUP BY c.slug
+), got_cat AS (
+    SELECT e ->> 'slug' AS slug, (e ->> 'count')::bigint AS n
+      FROM r, json_array_elements(r.f -> 'categories') e
+), want_ven AS (
+    SELECT v.slug, count(*) AS n FROM ids JOIN vendors v ON v.id = ids.vendor_id GROUP BY v.slug
+), got_ven AS (
+    SELECT e ->> 'slug', (e ->> 'count')::bigint FROM r, json_array_elements(r.f -> 'vendors') e
+), want_attr AS (
+    SELECT a.slug, pav.value, count(*) AS n
+      FROM ids JOIN product_attribute_values pav ON pav.product_id = ids.id
+      JOIN attributes a ON a.id = pav.attribute_id
+     GROUP BY 1, 2
+), got_attr AS (
+    SELECT e ->> 'name', e ->> 'value', (e ->> 'count')::bigint
+      FROM r, json_array_elements(r.f -> 'attributes') e
+)
+SELECT (SELECT count(*) FROM ids) || ' products, total ' || (SELECT total FROM r)::text
+    || '; mismatches: '
+    || (SELECT count(*) FROM ((TABLE want_cat EXCEPT TABLE got_cat) UNION ALL (TABLE got_cat EXCEPT TABLE want_cat)) x) || ' '
+    || (SELECT count(*) FROM ((TABLE want_ven EXCEPT TABLE got_ven) UNION ALL (TABLE got_ven EXCEPT TABLE want_ven)) x) || ' '
+    || (SELECT count(*) FROM ((TABLE want_attr EXCEPT TABLE got_attr) UNION ALL (TABLE got_attr EXCEPT TABLE want_attr)) x)
+    || '; categories ' || (SELECT count(*) FROM got_cat)
+--- response_body
+7 products, total 7; mismatches: 0 0 0; categories 5
+
+
+
 === TEST 10: bad input answers 400 problems
 --- request eval
-["GET /api/search", "GET /api/search?q=", "GET /api/search?q=%20%20",
+["GET /api/search?sort=relevance", "GET /api/search?q=", "GET /api/search?q=%20%20",
  "GET /api/search?q=" . ("a" x 201), "GET /api/search?q=%FF%FE",
  "GET /api/search?q=a%01b", "GET /api/search?q=tee&sort=best",
  "GET /api/search?q=tee&limit=0", "GET /api/search?q=tee&cursor=%21%21%21",
@@ -311,7 +385,7 @@ SELECT (SELECT count(*) FROM ids) || ' products; mismatches: '
 --- error_code eval
 [400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 404, 404, 200]
 --- response_body_like eval
-['"name":"q"', '"name":"q"', '"name":"q"', '"name":"q"', '"name":"q"',
+['"name":"sort","reason":"relevance needs q"', '"name":"q"', '"name":"q"', '"name":"q"', '"name":"q"',
  '"name":"q"', '"name":"sort"', '"name":"limit"', '"name":"cursor"',
  '"name":"cursor"', '"name":"cursor"', '"name":"cursor"', '"name":"page"',
  'given more than once', '"name":"min_price"', '"code":"category_not_found"',

@@ -31,6 +31,8 @@ CREATE TABLE search_items (
     doc         tsvector NOT NULL
 );
 CREATE INDEX search_items_doc_idx ON search_items USING gin (doc);
+-- browsing a category without q (a faceted listing)
+CREATE INDEX search_items_cat_idx ON search_items USING gin (cat_ids);
 
 -- What search_items must contain: visible products only (catalog_listing
 -- scope 0), with their search document.
@@ -228,7 +230,9 @@ $$;
 -- ------------------------------------------------------------ search
 
 -- As 0015's (same parameters and answer), over search_items. Matches:
--- full text, ranked 1 + ts_rank, +2 for an exact name. When fewer than 5
+-- full text, ranked 1 + ts_rank, +2 for an exact name. Without q (NULL)
+-- every product in scope matches (a faceted listing); the module then
+-- never asks for sort=relevance. When fewer than 5
 -- products match after the filters and the query has misspelled words, the
 -- corrected query's matches are added, ranked ts_rank alone (below every
 -- match of the query as typed); "typo_fallback" is then true and
@@ -257,6 +261,8 @@ WITH f AS MATERIALIZED (
        AND (p_attr IS NULL OR i.attr_values @> ARRAY[p_attr])
        AND (NOT p_in_stock OR i.in_stock)
 ), fts AS MATERIALIZED (
+    -- three branches, two of them switched off by the parameters, so each
+    -- gets its own index: the search document, or (no q) the category
     SELECT s.product_id, s.vendor_id, s.name, s.price_min, s.created_at,
            s.rating_avg, s.cat_ids, s.attr_values,
            1 + CASE WHEN p_sort = 'relevance'
@@ -265,12 +271,29 @@ WITH f AS MATERIALIZED (
              + CASE WHEN lower(s.name) = (SELECT exact FROM f)
                     THEN 2 ELSE 0 END AS rank
       FROM scope s
-     WHERE s.doc @@ (SELECT tsq FROM f)
+     WHERE p_q IS NOT NULL AND s.doc @@ (SELECT tsq FROM f)
+    UNION ALL
+    SELECT i.product_id, i.vendor_id, i.name, i.price_min, i.created_at,
+           i.rating_avg, i.cat_ids, i.attr_values, 1::float8
+      FROM search_items i
+     WHERE p_q IS NULL AND p_category IS NOT NULL
+       AND i.cat_ids @> ARRAY[(SELECT cat FROM f)]
+       AND (p_vendor IS NULL OR i.vendor_id = (SELECT ven FROM f))
+       AND i.price_min BETWEEN p_min AND p_max
+       AND (p_tag IS NULL OR i.tag_slugs @> ARRAY[p_tag])
+       AND (p_attr IS NULL OR i.attr_values @> ARRAY[p_attr])
+       AND (NOT p_in_stock OR i.in_stock)
+    UNION ALL
+    SELECT s.product_id, s.vendor_id, s.name, s.price_min, s.created_at,
+           s.rating_avg, s.cat_ids, s.attr_values, 1::float8
+      FROM scope s
+     WHERE p_q IS NULL AND p_category IS NULL
 ), fix AS MATERIALIZED (
     -- not for "phrases" or -exclusions: a corrected word could undo them
     SELECT q, nexus_search_tsquery(q) AS tsq
       FROM (SELECT nexus_search_correct(p_q) AS q) c
-     WHERE (SELECT count(*) FROM (SELECT 1 FROM fts LIMIT 5) x) < 5
+     WHERE p_q IS NOT NULL
+       AND (SELECT count(*) FROM (SELECT 1 FROM fts LIMIT 5) x) < 5
        AND p_q !~ '"|(^|\s)-'
        AND c.q IS NOT NULL
 ), typo AS MATERIALIZED (

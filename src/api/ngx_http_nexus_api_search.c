@@ -82,44 +82,50 @@ ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx)
 
     v = ngx_http_nexus_arg(ctx, "q");
 
-    if (v == NULL || v->len == 0 || v->len > NGX_HTTP_NEXUS_SEARCH_Q_MAX) {
-        return ngx_http_nexus_send_param_problem(r, "q",
-                   "must be 1 to 200 bytes of UTF-8 text");
-    }
-
-    /* control characters would only be noise in a search box */
-    for (p = v->data; p < v->data + v->len; /* void */) {
-        if (*p < 0x20 || *p == 0x7f) {
-            return ngx_http_nexus_send_param_problem(r, "q",
-                       "must not contain control characters");
-        }
-
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-
-        if (ngx_utf8_decode(&p, v->data + v->len - p) > 0x10ffff) {
+    /* without q every product in scope matches: a faceted listing */
+    if (v != NULL) {
+        if (v->len == 0 || v->len > NGX_HTTP_NEXUS_SEARCH_Q_MAX) {
             return ngx_http_nexus_send_param_problem(r, "q",
                        "must be 1 to 200 bytes of UTF-8 text");
         }
+
+        /* control characters would only be noise in a search box */
+        for (p = v->data; p < v->data + v->len; /* void */) {
+            if (*p < 0x20 || *p == 0x7f) {
+                return ngx_http_nexus_send_param_problem(r, "q",
+                           "must not contain control characters");
+            }
+
+            if (*p < 0x80) {
+                p++;
+                continue;
+            }
+
+            if (ngx_utf8_decode(&p, v->data + v->len - p) > 0x10ffff) {
+                return ngx_http_nexus_send_param_problem(r, "q",
+                           "must be 1 to 200 bytes of UTF-8 text");
+            }
+        }
+
+        for (p = v->data; p < v->data + v->len && *p == ' '; p++) {
+            /* void */
+        }
+
+        if (p == v->data + v->len) {
+            return ngx_http_nexus_send_param_problem(r, "q",
+                       "must be 1 to 200 bytes of UTF-8 text");
+        }
+
+        query->q = *v;
     }
-
-    for (p = v->data; p < v->data + v->len && *p == ' '; p++) { /* void */ }
-
-    if (p == v->data + v->len) {
-        return ngx_http_nexus_send_param_problem(r, "q",
-                   "must be 1 to 200 bytes of UTF-8 text");
-    }
-
-    query->q = *v;
 
     rc = ngx_http_nexus_list_filters(ctx, query->filters);
     if (r->header_sent || rc != NGX_OK) {
         return rc;
     }
 
-    query->sort = ngx_http_nexus_search_sorts[0];
+    /* relevance ranks matches of q; a listing is newest first */
+    query->sort = ngx_http_nexus_search_sorts[query->q.len ? 0 : 3];
 
     v = ngx_http_nexus_arg(ctx, "sort");
     if (v) {
@@ -134,6 +140,11 @@ ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx)
             return ngx_http_nexus_send_param_problem(r, "sort",
                        "must be one of relevance, price, -price, newest, "
                        "rating, name");
+        }
+
+        if (query->q.len == 0 && s == ngx_http_nexus_search_sorts) {
+            return ngx_http_nexus_send_param_problem(r, "sort",
+                       "relevance needs q");
         }
 
         query->sort = *s;
