@@ -7,8 +7,9 @@
 #                  and tags that find 100..5,000 products (what shoppers
 #                  type), two-word queries from product names, and
 #                  misspelled words (the lexicon correction)
-#   facet.paths    faceted listings: a word within the list's category and
-#                  price window, sorted by price (items + facets)
+#   facet.paths    faceted listings (no q): 12 subcategories with products
+#                  in the list's price window, that window, sorted by price
+#                  (a category page with its facets)
 #   pgbench-search.sql, pgbench-facet.sql
 #                  the module's nexus_search statement with the parameters it
 #                  sent for each path (checked in the PostgreSQL log)
@@ -40,15 +41,14 @@ UNION ALL
 (SELECT 'search q=' || overlay(word PLACING reverse(substr(word, 2, 2)) FROM 2 FOR 2)
    FROM bench_ok WHERE k > 24 AND k <= 28 ORDER BY k)
 UNION ALL
-(SELECT 'facet q=' || word || '&category=' || :'cat' || '&min_price=' || :'lo'
-        || '&max_price=' || :'hi' || '&sort=price'
-   FROM (SELECT w.word, count(*) AS n
-           FROM search_items i
-          CROSS JOIN LATERAL nexus_search_words(i.name) w(word)
-          WHERE i.cat_ids @> ARRAY[(SELECT id FROM categories WHERE slug = :'cat')]
-            AND w.word ~ '^[a-z]{4,}$'
-          GROUP BY w.word) c
-  ORDER BY n DESC, word LIMIT 12);
+(SELECT 'facet category=' || c.slug || '&min_price=' || :'lo' || '&max_price=' || :'hi'
+        || '&sort=price'
+   FROM categories c
+  WHERE c.parent_id IS NOT NULL
+    AND EXISTS (SELECT 1 FROM catalog_listing l
+                 WHERE l.category_id = c.id
+                   AND l.price_min BETWEEN :'lo'::bigint AND :'hi'::bigint)
+  ORDER BY md5(c.slug) LIMIT 12);
 SQL
 sed -n 's|^search |/api/search?|p' "$work/search.queries" >"$work/search.paths"
 sed -n 's|^facet |/api/search?|p' "$work/search.queries" >"$work/facet.paths"
