@@ -31,8 +31,6 @@ CREATE TABLE search_items (
     doc         tsvector NOT NULL
 );
 CREATE INDEX search_items_doc_idx ON search_items USING gin (doc);
--- browsing a category without q (a faceted listing)
-CREATE INDEX search_items_cat_idx ON search_items USING gin (cat_ids);
 
 -- What search_items must contain: visible products only (catalog_listing
 -- scope 0), with their search document.
@@ -261,8 +259,10 @@ WITH f AS MATERIALIZED (
        AND (p_attr IS NULL OR i.attr_values @> ARRAY[p_attr])
        AND (NOT p_in_stock OR i.in_stock)
 ), fts AS MATERIALIZED (
-    -- three branches, two of them switched off by the parameters, so each
-    -- gets its own index: the search document, or (no q) the category
+    -- two branches, one switched off by the parameters, so each gets its
+    -- own index: the search document, or (no q: a listing) the listing's
+    -- (scope, price) index, which reads only the products in the price
+    -- window
     SELECT s.product_id, s.vendor_id, s.name, s.price_min, s.created_at,
            s.rating_avg, s.cat_ids, s.attr_values,
            1 + CASE WHEN p_sort = 'relevance'
@@ -275,19 +275,20 @@ WITH f AS MATERIALIZED (
     UNION ALL
     SELECT i.product_id, i.vendor_id, i.name, i.price_min, i.created_at,
            i.rating_avg, i.cat_ids, i.attr_values, 1::float8
-      FROM search_items i
-     WHERE p_q IS NULL AND p_category IS NOT NULL
-       AND i.cat_ids @> ARRAY[(SELECT cat FROM f)]
-       AND (p_vendor IS NULL OR i.vendor_id = (SELECT ven FROM f))
-       AND i.price_min BETWEEN p_min AND p_max
-       AND (p_tag IS NULL OR i.tag_slugs @> ARRAY[p_tag])
-       AND (p_attr IS NULL OR i.attr_values @> ARRAY[p_attr])
-       AND (NOT p_in_stock OR i.in_stock)
-    UNION ALL
-    SELECT s.product_id, s.vendor_id, s.name, s.price_min, s.created_at,
-           s.rating_avg, s.cat_ids, s.attr_values, 1::float8
-      FROM scope s
-     WHERE p_q IS NULL AND p_category IS NULL
+      FROM catalog_listing l
+     CROSS JOIN LATERAL (
+           -- OFFSET 0: a primary key probe per listing row; the planner
+           -- cannot know how few rows the scope holds and would hash
+           -- the whole table
+           SELECT * FROM search_items i
+            WHERE i.product_id = l.product_id OFFSET 0) i
+     WHERE p_q IS NULL
+       AND l.category_id = (SELECT cat FROM f)
+       AND l.price_min BETWEEN p_min AND p_max
+       AND (p_vendor IS NULL OR l.vendor_id = (SELECT ven FROM f))
+       AND (p_tag IS NULL OR l.tag_slugs @> ARRAY[p_tag])
+       AND (p_attr IS NULL OR l.attr_values @> ARRAY[p_attr])
+       AND (NOT p_in_stock OR l.in_stock)
 ), fix AS MATERIALIZED (
     -- not for "phrases" or -exclusions: a corrected word could undo them
     SELECT q, nexus_search_tsquery(q) AS tsq
