@@ -12,7 +12,11 @@
 #                  (a category page with its facets)
 #   pgbench-search.sql, pgbench-facet.sql
 #                  the module's nexus_search statement with the parameters it
-#                  sent for each path (checked in the PostgreSQL log)
+#                  sent for each path (checked in the PostgreSQL log): one
+#                  prepared statement, a path picked at random per
+#                  transaction, its values read from bench_search /
+#                  bench_facet with \gset (a primary key lookup per
+#                  transaction, which pgbench pays and the module does not)
 #   pgbench-write.sql
 #                  product writes as the seller API runs them: nexus_api
 #                  ('seller_product_update' | 'seller_variant_update', ...)
@@ -84,22 +88,51 @@ search_capture() {
     n=$(wc -l <"$paths")
     [ "$(wc -l <"$work/$name-module.txt")" -eq "$n" ] \
         || die "$name: expected 1 statement a request, the log has $(wc -l <"$work/$name-module.txt") for $n requests"
-    cmds=()
+    # One prepared statement with varying parameters, as the module runs
+    # it (PostgreSQL's plan cache then sees what it sees for the module):
+    # each transaction picks a query at random, reads its varying values
+    # from a table (\gset; pgbench has no string expressions) and runs the
+    # statement; constant parameters are -D variables (NULL: undefined).
+    local -A val=()
+    local -a vary=()
     k=0
     while IFS=$'\t' read -r sn ss sp; do
         [ "$sn" = nexus_search ] || die "$name: the module ran $sn"
         [ "$ss" = "$search_sql" ] || die "$name: the module sent a search statement other than the one found in $module"
-        local comment= pn pv
-        while IFS=$'\t' read -r pn pv; do
-            comment+=" :q${k}p$pn"
-            [ "$pv" = NULL ] || vars+=(-D "q${k}p$pn=$pv")
-        done < <(log_params "$sp")
-        cmds[k]="$ss /*$comment */;"
+        local pn pv
+        while IFS=$'\t' read -r pn pv; do val[$k,$pn]=$pv; done < <(log_params "$sp")
         k=$((k + 1))
     done <"$work/$name-module.txt"
-    search_block() { printf '%s\n' "${cmds[$1]}"; }
-    rotation "$n" search_block >"$work/pgbench-$name.sql"
-    for ((k = 0; k < n; k++)); do search_block $k; done >"$work/pgbench-$name-check.sql"
+    local comment= cols= sel= np
+    np=$(printf '%s' "$search_sql" | grep -o '\$[0-9]*' | sort -u | wc -l)
+    for ((pn = 1; pn <= np; pn++)); do
+        local same=1
+        for ((k = 1; k < n; k++)); do [ "${val[$k,$pn]}" = "${val[0,$pn]}" ] || same=; done
+        if [ -n "$same" ]; then
+            comment+=" :c$pn"
+            [ "${val[0,$pn]}" = NULL ] || vars+=(-D "c$pn=${val[0,$pn]}")
+        else
+            for ((k = 0; k < n; k++)); do
+                [ "${val[$k,$pn]}" != NULL ] || die "$name: parameter \$$pn is NULL for some paths only"
+            done
+            vary+=("$pn")
+            comment+=" :v$pn"
+            cols+=", p$pn text"
+            sel+="${sel:+, }p$pn AS v$pn"
+        fi
+    done
+    [ ${#vary[@]} -gt 0 ] || die "$name: every path sends the same parameters"
+    nexus_psql $pg_port $db -c "DROP TABLE IF EXISTS bench_$name; CREATE TABLE bench_$name (k int PRIMARY KEY$cols)"
+    for ((k = 0; k < n; k++)); do
+        printf '%s' "$k"
+        for pn in "${vary[@]}"; do printf '\t%s' "${val[$k,$pn]}"; done
+        printf '\n'
+    done | nexus_psql $pg_port $db -c "COPY bench_$name FROM STDIN"
+    local pick="SELECT $sel FROM bench_$name WHERE k = :k \\gset" stmt="$search_sql /*$comment */;"
+    printf '\\set k random(0, %d)\n%s\n%s\n' $((n - 1)) "$pick" "$stmt" >"$work/pgbench-$name.sql"
+    for ((k = 0; k < n; k++)); do
+        printf '\\set k %d\n%s\n%s\n' $k "$pick" "$stmt"
+    done >"$work/pgbench-$name-check.sql"
     mark=$(stat -c %s "$pg_log")
     "${pgb_base[@]}" -c 1 -t 1 -f "$work/pgbench-$name-check.sql" "${vars[@]}" "$db" >/dev/null
     sleep 0.3
@@ -108,7 +141,8 @@ search_capture() {
     while IFS=$'\t' read -r _ stmt params; do
         printf '%s /* %s */;\t%s\n' "$stmt" "$(log_params "$params" | cut -f1 | sed 's/^/$/' | paste -sd ' ')" "$params"
     done <"$work/$name-module.txt" >"$work/$name-module-expected.txt"
-    capture_all "$work/pgbench-$name-statements.log" | cut -f2- >"$work/$name-pgbench.txt"
+    capture_all "$work/pgbench-$name-statements.log" | cut -f2- \
+        | grep -F "$search_sql /*" >"$work/$name-pgbench.txt" || true
     cmp -s "$work/$name-module-expected.txt" "$work/$name-pgbench.txt" \
         || die "pgbench does not send the module's $name statements: diff $work/$name-module-expected.txt $work/$name-pgbench.txt"
     eval "${name}_avg_total=$((totals / n))"
