@@ -805,7 +805,7 @@ main::pending(9104);
 --- more_headers eval
 ["", "", "", main::as('bob'), ""]
 --- response_body_filters eval
-sub { $_[0] =~ /^\{/ ? join '', grep { /^9104 / } split /^/, main::media($_[0])
+sub { $_[0] =~ /^\{/ ? CORE::join '', grep { /^9104 / } split /^/, main::media($_[0])
                       : $_[0] }
 --- response_body eval
 ["ok\n", "0\n", "ok\n",

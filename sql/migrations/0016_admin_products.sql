@@ -899,60 +899,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION nexus_api_media_complete(p_actor bigint, p_id text, p_id2 text,
-                                                    p_body jsonb, p_meta jsonb)
-RETURNS nexus_answer
-LANGUAGE plpgsql AS $$
-DECLARE
-    u media_uploads;
-    m product_media;
-BEGIN
-    SELECT * INTO u FROM media_uploads WHERE id = nexus_id(p_id);
-    IF NOT FOUND THEN
-        -- completing twice answers the same
-        SELECT * INTO m FROM product_media WHERE id = nexus_id(p_id);
-        IF FOUND AND nexus_media_product(p_actor, m.product_id) IS NOT NULL THEN
-            RETURN nexus_ok(200, nexus_media_json(m));
-        END IF;
-        RETURN nexus_err(404, 'not_found', 'No such media.');
-    END IF;
-    IF nexus_media_product(p_actor, u.product_id) IS NULL THEN
-        RETURN nexus_err(404, 'not_found', 'No such media.');
-    END IF;
-
-    PERFORM 1 FROM products WHERE id = u.product_id FOR NO KEY UPDATE;
-    -- the row may have moved while this waited for the lock
-    DELETE FROM media_uploads WHERE id = u.id;
-    IF NOT FOUND THEN
-        SELECT * INTO m FROM product_media WHERE id = u.id;
-        RETURN nexus_ok(200, nexus_media_json(m));
-    END IF;
-    -- an upload can start until the URL expires; an hour for it to finish
-    IF u.expires_at < now() - interval '1 hour' THEN
-        RETURN nexus_err(409, 'upload_expired',
-                         'The upload URL expired; ask for a new one.');
-    END IF;
-    IF (SELECT count(*) FROM product_media WHERE product_id = u.product_id) >= 50 THEN
-        RETURN nexus_err(409, 'gallery_full', 'A product has at most 50 images.');
-    END IF;
-
-    -- the first image of a product becomes its primary one
-    INSERT INTO product_media (id, product_id, url, alt, position, is_primary,
-                               content_type, object_key, byte_size)
-    VALUES (u.id, u.product_id, u.url, u.alt,
-            (SELECT count(*) FROM product_media WHERE product_id = u.product_id),
-            NOT EXISTS (SELECT 1 FROM product_media
-                         WHERE product_id = u.product_id AND is_primary),
-            u.content_type, u.object_key, u.byte_size)
-    RETURNING * INTO m;
-    PERFORM nexus_media_renumber(u.product_id);
-    SELECT * INTO m FROM product_media WHERE id = m.id;
-    PERFORM nexus_catalog_audit(p_actor, p_meta, nexus_product_vendor(u.product_id),
-        'media.complete', 'media', m.id::text,
-        jsonb_build_object('product_id', m.product_id, 'key', m.object_key));
-    RETURN nexus_ok(200, nexus_media_json(m));
-END
-$$;
+-- nexus_api_media_complete: 0017_media_verify.sql (it also checks the
+-- object in the bucket first), with the same audit row for operators.
 
 CREATE OR REPLACE FUNCTION nexus_api_media_update(p_actor bigint, p_id text, p_id2 text,
                                                   p_body jsonb, p_meta jsonb)
