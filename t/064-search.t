@@ -489,6 +489,48 @@ SELECT (SELECT count(*) FROM ids) || ' products, total ' || (SELECT total FROM r
 
 
 
+=== TEST 13c: concurrent writers to the same products leave search_items, the search documents and the listing consistent
+--- init
+Nexus::Test::redis_flush();
+my @kids;
+for my $k (1 .. 6) {
+    my $pid = fork() // die "fork: $!\n";
+    if ($pid == 0) {
+        srand($k * 7919);
+        my @ids = (1, 2, 4, 6, 8);
+        my $sql = "\\set ON_ERROR_STOP off\n";
+        for (1 .. 60) {
+            my $p = $ids[int rand @ids];
+            my $t = 1 + int rand 2;
+            my $c = 1 + int rand 5;
+            my @w = (
+                "UPDATE products SET description = 'Revision $k.$_ of the text.' WHERE id = $p;",
+                "INSERT INTO product_tags (product_id, tag_id) VALUES ($p, $t) ON CONFLICT DO NOTHING;",
+                "DELETE FROM product_tags WHERE product_id = $p AND tag_id = $t;",
+                "UPDATE product_variants SET price = price + 1 WHERE product_id = $p AND (compare_at_price IS NULL OR compare_at_price > price + 1);",
+                "UPDATE product_variants SET stock = (stock + 3) % 7 WHERE product_id = $p;",
+                "INSERT INTO product_categories (product_id, category_id, is_primary) VALUES ($p, $c, false) ON CONFLICT DO NOTHING;",
+                "DELETE FROM product_categories WHERE product_id = $p AND category_id = $c AND NOT is_primary;",
+                "BEGIN; UPDATE products SET name = name || '' WHERE id = $p; UPDATE product_variants SET price = price - 1 WHERE product_id = $p AND price > 100; COMMIT;",
+            );
+            $sql .= $w[int rand @w] . "\n";
+        }
+        eval { Nexus::Test::psql($sql) };
+        POSIX::_exit(0);
+    }
+    push @kids, $pid;
+}
+waitpid($_, 0) for @kids;
+--- request eval
+["POST /_ctl/sql\nSELECT count(*) FROM search_items_verify()",
+ "POST /_ctl/sql\nSELECT count(*) FROM product_search_verify()",
+ "POST /_ctl/sql\nSELECT count(*) FROM (SELECT * FROM catalog_listing_expected EXCEPT SELECT * FROM catalog_listing) x",
+ "POST /_ctl/sql\nSELECT count(*) FROM products WHERE description LIKE 'Revision %'"]
+--- response_body_like eval
+["^0\n\$", "^0\n\$", "^0\n\$", "^[1-9][0-9]*\n\$"]
+
+
+
 === TEST 14: an unknown search backend refuses to start
 --- http_config
     nexus_postgres "host=127.0.0.1 dbname=x user=nexus";
