@@ -36,6 +36,7 @@ static ngx_str_t  ngx_http_nexus_search_sorts[] = {
 };
 
 
+static const char *ngx_http_nexus_search_bad_q(ngx_str_t *q);
 static void ngx_http_nexus_search_done(ngx_http_nexus_ctx_t *ctx,
     ngx_int_t rc, ngx_str_t *body);
 
@@ -62,6 +63,7 @@ ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx)
 {
     u_char                           *p;
     ngx_int_t                         rc, n;
+    const char                       *reason;
     ngx_str_t                        *v, *s;
     ngx_http_request_t               *r;
     ngx_http_nexus_search_query_t    *query;
@@ -84,36 +86,10 @@ ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx)
 
     /* without q every product in scope matches: a faceted listing */
     if (v != NULL) {
-        if (v->len == 0 || v->len > NGX_HTTP_NEXUS_SEARCH_Q_MAX) {
-            return ngx_http_nexus_send_param_problem(r, "q",
-                       "must be 1 to 200 bytes of UTF-8 text");
-        }
+        reason = ngx_http_nexus_search_bad_q(v);
 
-        /* control characters would only be noise in a search box */
-        for (p = v->data; p < v->data + v->len; /* void */) {
-            if (*p < 0x20 || *p == 0x7f) {
-                return ngx_http_nexus_send_param_problem(r, "q",
-                           "must not contain control characters");
-            }
-
-            if (*p < 0x80) {
-                p++;
-                continue;
-            }
-
-            if (ngx_utf8_decode(&p, v->data + v->len - p) > 0x10ffff) {
-                return ngx_http_nexus_send_param_problem(r, "q",
-                           "must be 1 to 200 bytes of UTF-8 text");
-            }
-        }
-
-        for (p = v->data; p < v->data + v->len && *p == ' '; p++) {
-            /* void */
-        }
-
-        if (p == v->data + v->len) {
-            return ngx_http_nexus_send_param_problem(r, "q",
-                       "must be 1 to 200 bytes of UTF-8 text");
+        if (reason) {
+            return ngx_http_nexus_send_param_problem(r, "q", reason);
         }
 
         query->q = *v;
@@ -191,6 +167,41 @@ ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx)
     return rc;
 }
 
+
+
+/* why q cannot be searched for, or NULL */
+
+static const char *
+ngx_http_nexus_search_bad_q(ngx_str_t *q)
+{
+    u_char  *p, *last;
+
+    last = q->data + q->len;
+
+    if (q->len == 0 || q->len > NGX_HTTP_NEXUS_SEARCH_Q_MAX) {
+        return "must be 1 to 200 bytes of UTF-8 text";
+    }
+
+    /* control characters would only be noise in a search box */
+    for (p = q->data; p < last; /* void */) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return "must not contain control characters";
+        }
+
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        if (ngx_utf8_decode(&p, last - p) > 0x10ffff) {
+            return "must be 1 to 200 bytes of UTF-8 text";
+        }
+    }
+
+    for (p = q->data; p < last && *p == ' '; p++) { /* void */ }
+
+    return (p == last) ? "must be 1 to 200 bytes of UTF-8 text" : NULL;
+}
 
 static void
 ngx_http_nexus_search_done(ngx_http_nexus_ctx_t *ctx, ngx_int_t rc,
