@@ -137,20 +137,23 @@ attributes: color:blue=1 color:red=1 material:cotton=2
 
 
 
-=== TEST 5: the last word is also a prefix (search as you type)
+=== TEST 5: the last word is also a prefix (search as you type), from its second character on
 --- request eval
 ["GET /api/search?q=headph", "GET /api/search?q=wireless%20headph",
- "GET /api/search?q=smart%20wa", "GET /api/search?q=w",
- "GET /api/search?q=%22smart%20wa%22", "GET /api/search?q=watch%20-smart"]
+ "GET /api/search?q=smart%20wa", "GET /api/search?q=wi",
+ "GET /api/search?q=%22smart%20wa%22", "GET /api/search?q=watch%20-smart",
+ "GET /api/search?q=w", "GET /api/search?q=smart%20w"]
 --- response_body_filters eval
 \&main::summary
 --- response_body eval
 ["ids=6 total=1 next=no typo=no sort=relevance",
  "ids=6 total=1 next=no typo=no sort=relevance",
  "ids=8 total=1 next=no typo=no sort=relevance",
- "ids=8,6 total=2 next=no typo=no sort=relevance",
+ "ids=6 total=1 next=no typo=no sort=relevance",
  "ids= total=0 next=no typo=no sort=relevance",
- "ids= total=0 next=no typo=no sort=relevance"]
+ "ids= total=0 next=no typo=no sort=relevance",
+ "ids= total=0 next=no typo=no sort=relevance",
+ "ids=8 total=1 next=no typo=no sort=relevance"]
 
 
 

@@ -227,6 +227,33 @@ $$;
 
 -- ------------------------------------------------------------ search
 
+-- As 0015's, except that a last word of one character is not a prefix: "w:*"
+-- matches most of a catalog and costs a scan of all of it, for a query no
+-- one means. Typing "smart w" searches "smart" until the next character.
+CREATE OR REPLACE FUNCTION nexus_search_tsquery(p_q text) RETURNS tsquery
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN w.last IS NULL OR w.head ~ '^[^"]*"([^"]*"[^"]*")*[^"]*$'
+                THEN websearch_to_tsquery('english', p_q)
+                WHEN length(w.last) < 2
+                THEN websearch_to_tsquery('english',
+                         CASE WHEN w.head ~ '[[:alnum:]]' THEN w.head ELSE p_q END)
+                WHEN w.head !~ '[[:alnum:]]'
+                THEN websearch_to_tsquery('english', w.last)
+                     || to_tsquery('simple', w.last || ':*')
+                WHEN w.head ~* '\mor\s*$'
+                THEN websearch_to_tsquery('english',
+                         regexp_replace(w.head, '\mor\s*$', '', 'i'))
+                     || websearch_to_tsquery('english', w.last)
+                     || to_tsquery('simple', w.last || ':*')
+                ELSE websearch_to_tsquery('english', w.head)
+                     && (websearch_to_tsquery('english', w.last)
+                         || to_tsquery('simple', w.last || ':*'))
+           END
+      FROM (SELECT substring(p_q FROM '(?:^|\s)([[:alnum:]]+)$') AS last,
+                   regexp_replace(p_q, '[[:alnum:]]+$', '') AS head) w
+$$;
+
+
 -- As 0015's (same parameters and answer), over search_items. Matches:
 -- full text, ranked 1 + ts_rank, +2 for an exact name. Without q (NULL)
 -- every product in scope matches (a faceted listing); the module then
