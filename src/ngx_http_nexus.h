@@ -288,6 +288,9 @@ ngx_int_t ngx_http_nexus_call(ngx_http_nexus_ctx_t *ctx, const char *endpoint,
     json_t *meta_extra, ngx_http_nexus_call_pt done);
 ngx_int_t ngx_http_nexus_call_checked(ngx_http_nexus_ctx_t *ctx,
     const char *endpoint, const ngx_http_nexus_field_t *fields);
+ngx_int_t ngx_http_nexus_call_body(ngx_http_nexus_ctx_t *ctx,
+    const char *endpoint, const ngx_http_nexus_field_t *fields,
+    json_t *meta_extra, ngx_http_nexus_call_pt done);
 ngx_int_t ngx_http_nexus_call_send(ngx_http_nexus_ctx_t *ctx,
     ngx_uint_t status, ngx_str_t *body);
 ngx_int_t ngx_http_nexus_call_member(ngx_http_nexus_ctx_t *ctx,
@@ -306,6 +309,8 @@ ngx_int_t ngx_http_nexus_check_args(ngx_http_nexus_ctx_t *ctx,
     const char **known);
 ngx_int_t ngx_http_nexus_list_filters(ngx_http_nexus_ctx_t *ctx,
     ngx_str_t *params);
+ngx_int_t ngx_http_nexus_list_limit(ngx_http_nexus_ctx_t *ctx,
+    ngx_uint_t *limit);
 ngx_int_t ngx_http_nexus_is_digits(ngx_str_t *s, size_t max);
 
 /* api/ endpoints, routed by the table in ngx_http_nexus_handler.c */

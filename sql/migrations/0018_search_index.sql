@@ -318,12 +318,14 @@ WITH f AS MATERIALIZED (
        AND (NOT p_in_stock OR l.in_stock)
 ), fix AS MATERIALIZED (
     -- not for "phrases" or -exclusions: a corrected word could undo them
-    SELECT q, nexus_search_tsquery(q) AS tsq
-      FROM (SELECT nexus_search_correct(p_q) AS q) c
-     WHERE p_q IS NOT NULL
-       AND (SELECT count(*) FROM (SELECT 1 FROM fts LIMIT 5) x) < 5
-       AND p_q !~ '"|(^|\s)-'
-       AND c.q IS NOT NULL
+    -- OFFSET 0: the correction runs once, not once per use of its result
+    SELECT c.q, nexus_search_tsquery(c.q) AS tsq
+      FROM (SELECT nexus_search_correct(p_q) AS q
+             WHERE p_q IS NOT NULL
+               AND (SELECT count(*) FROM (SELECT 1 FROM fts LIMIT 5) x) < 5
+               AND p_q !~ '"|(^|\s)-'
+            OFFSET 0) c
+     WHERE c.q IS NOT NULL
 ), typo AS MATERIALIZED (
     SELECT s.product_id, s.vendor_id, s.name, s.price_min, s.created_at,
            s.rating_avg, s.cat_ids, s.attr_values,

@@ -519,20 +519,9 @@ ngx_http_nexus_refresh_done(ngx_http_nexus_ctx_t *ctx, ngx_uint_t status,
 ngx_int_t
 ngx_http_nexus_api_logout(ngx_http_nexus_ctx_t *ctx)
 {
-    ngx_int_t  rc;
-
-    rc = ngx_http_nexus_body_check(ctx, ngx_http_nexus_logout_fields);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_nexus_send_invalid(ctx);
-    }
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    return ngx_http_nexus_call(ctx, "logout", NULL,
-                               ngx_http_nexus_signed_out);
+    return ngx_http_nexus_call_body(ctx, "logout",
+                                    ngx_http_nexus_logout_fields, NULL,
+                                    ngx_http_nexus_signed_out);
 }
 
 

@@ -91,21 +91,31 @@ ngx_int_t
 ngx_http_nexus_call_checked(ngx_http_nexus_ctx_t *ctx, const char *endpoint,
     const ngx_http_nexus_field_t *fields)
 {
+    return ngx_http_nexus_call_body(ctx, endpoint, fields, NULL, NULL);
+}
+
+
+/* the same, with meta_extra and done as for ngx_http_nexus_call() */
+
+ngx_int_t
+ngx_http_nexus_call_body(ngx_http_nexus_ctx_t *ctx, const char *endpoint,
+    const ngx_http_nexus_field_t *fields, json_t *meta_extra,
+    ngx_http_nexus_call_pt done)
+{
     ngx_int_t  rc;
 
-    if (ctx->body) {
-        rc = ngx_http_nexus_body_check(ctx, fields);
+    /* no body checks as an empty one */
+    rc = ngx_http_nexus_body_check(ctx, fields);
 
-        if (rc == NGX_DECLINED) {
-            return ngx_http_nexus_send_invalid(ctx);
-        }
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
+    if (rc == NGX_DECLINED) {
+        return ngx_http_nexus_send_invalid(ctx);
     }
 
-    return ngx_http_nexus_call(ctx, endpoint, NULL, NULL);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_nexus_call(ctx, endpoint, meta_extra, done);
 }
 
 

@@ -164,8 +164,7 @@ static void ngx_http_nexus_tree_done(ngx_http_nexus_ctx_t *ctx,
 ngx_int_t
 ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
 {
-    u_char                 *p;
-    ngx_int_t               rc, n;
+    ngx_int_t               rc;
     ngx_str_t               params[10], *v, *cursor;
     const char             *reason;
     ngx_http_request_t     *r;
@@ -211,27 +210,9 @@ ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
     }
 
     ls->sort = sort;
-    ls->limit = ctx->lcf->page_size;
-
-    v = ngx_http_nexus_arg(ctx, "limit");
-    if (v) {
-        n = (ngx_http_nexus_is_digits(v, 4) == NGX_OK)
-            ? ngx_atoi(v->data, v->len) : NGX_ERROR;
-
-        if (n < 1 || (ngx_uint_t) n > ctx->lcf->page_size_max) {
-            p = ngx_pnalloc(r->pool, 64);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            *ngx_snprintf(p, 63, "must be an integer from 1 to %ui",
-                          ctx->lcf->page_size_max) = '\0';
-
-            return ngx_http_nexus_send_param_problem(r, "limit",
-                                                     (char *) p);
-        }
-
-        ls->limit = n;
+    rc = ngx_http_nexus_list_limit(ctx, &ls->limit);
+    if (r->header_sent || rc != NGX_OK) {
+        return rc;
     }
 
     cursor = ngx_http_nexus_arg(ctx, "cursor");
@@ -265,6 +246,48 @@ ngx_http_nexus_api_products_list(ngx_http_nexus_ctx_t *ctx)
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * The page size, shared with GET /api/search: "limit" or the location's
+ * nexus_page_size; out of 1..nexus_page_size_max it answers a 400 and
+ * returns its rc.
+ */
+
+ngx_int_t
+ngx_http_nexus_list_limit(ngx_http_nexus_ctx_t *ctx, ngx_uint_t *limit)
+{
+    u_char     *p;
+    ngx_int_t   n;
+    ngx_str_t  *v;
+
+    *limit = ctx->lcf->page_size;
+
+    v = ngx_http_nexus_arg(ctx, "limit");
+    if (v == NULL) {
+        return NGX_OK;
+    }
+
+    n = (ngx_http_nexus_is_digits(v, 4) == NGX_OK)
+        ? ngx_atoi(v->data, v->len) : NGX_ERROR;
+
+    if (n < 1 || (ngx_uint_t) n > ctx->lcf->page_size_max) {
+        p = ngx_pnalloc(ctx->request->pool, 64);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        *ngx_snprintf(p, 63, "must be an integer from 1 to %ui",
+                      ctx->lcf->page_size_max) = '\0';
+
+        return ngx_http_nexus_send_param_problem(ctx->request, "limit",
+                                                 (char *) p);
+    }
+
+    *limit = n;
+
+    return NGX_OK;
 }
 
 

@@ -70,7 +70,6 @@ ngx_int_t
 ngx_http_nexus_api_media_create(ngx_http_nexus_ctx_t *ctx)
 {
     json_t                      *extra;
-    ngx_int_t                    rc;
     ngx_http_nexus_s3_conf_t    *s3;
     ngx_http_nexus_main_conf_t  *nmcf;
 
@@ -88,16 +87,6 @@ ngx_http_nexus_api_media_create(ngx_http_nexus_ctx_t *ctx)
                                            "A JSON body is required.", NULL);
     }
 
-    rc = ngx_http_nexus_body_check(ctx, ngx_http_nexus_media_new_fields);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_nexus_send_invalid(ctx);
-    }
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
     extra = ngx_http_nexus_json_track(ctx->request,
                 json_pack("{s:{s:I,s:I,s:s%}}", "s3",
                           "max_upload_size",
@@ -109,8 +98,9 @@ ngx_http_nexus_api_media_create(ngx_http_nexus_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    return ngx_http_nexus_call(ctx, "media_create", extra,
-                               ngx_http_nexus_media_signed);
+    return ngx_http_nexus_call_body(ctx, "media_create",
+                                    ngx_http_nexus_media_new_fields, extra,
+                                    ngx_http_nexus_media_signed);
 }
 
 
@@ -220,7 +210,6 @@ ngx_http_nexus_api_media_list(ngx_http_nexus_ctx_t *ctx)
 ngx_int_t
 ngx_http_nexus_api_media_complete(ngx_http_nexus_ctx_t *ctx)
 {
-    ngx_int_t                    rc;
     ngx_http_nexus_main_conf_t  *nmcf;
 
     nmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_nexus_module);
@@ -229,20 +218,9 @@ ngx_http_nexus_api_media_complete(ngx_http_nexus_ctx_t *ctx)
         return ngx_http_nexus_media_unconfigured(ctx);
     }
 
-    if (ctx->body) {
-        rc = ngx_http_nexus_body_check(ctx, ngx_http_nexus_media_no_fields);
-
-        if (rc == NGX_DECLINED) {
-            return ngx_http_nexus_send_invalid(ctx);
-        }
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
-
-    return ngx_http_nexus_call(ctx, "media_complete_check", NULL,
-                               ngx_http_nexus_media_pending);
+    return ngx_http_nexus_call_body(ctx, "media_complete_check",
+                                    ngx_http_nexus_media_no_fields, NULL,
+                                    ngx_http_nexus_media_pending);
 }
 
 

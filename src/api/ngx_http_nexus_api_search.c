@@ -61,8 +61,7 @@ ngx_http_nexus_search_backend(ngx_str_t *name)
 ngx_int_t
 ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx)
 {
-    u_char                           *p;
-    ngx_int_t                         rc, n;
+    ngx_int_t                         rc;
     const char                       *reason;
     ngx_str_t                        *v, *s;
     ngx_http_request_t               *r;
@@ -126,27 +125,9 @@ ngx_http_nexus_api_search(ngx_http_nexus_ctx_t *ctx)
         query->sort = *s;
     }
 
-    query->limit = ctx->lcf->page_size;
-
-    v = ngx_http_nexus_arg(ctx, "limit");
-    if (v) {
-        n = (ngx_http_nexus_is_digits(v, 4) == NGX_OK)
-            ? ngx_atoi(v->data, v->len) : NGX_ERROR;
-
-        if (n < 1 || (ngx_uint_t) n > ctx->lcf->page_size_max) {
-            p = ngx_pnalloc(r->pool, 64);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            *ngx_snprintf(p, 63, "must be an integer from 1 to %ui",
-                          ctx->lcf->page_size_max) = '\0';
-
-            return ngx_http_nexus_send_param_problem(r, "limit",
-                                                     (char *) p);
-        }
-
-        query->limit = n;
+    rc = ngx_http_nexus_list_limit(ctx, &query->limit);
+    if (r->header_sent || rc != NGX_OK) {
+        return rc;
     }
 
     v = ngx_http_nexus_arg(ctx, "cursor");
